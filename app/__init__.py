@@ -1,0 +1,1 @@
+"""Trạm Sách foundation: database, users and roles, audit log, the library network, the web shell."""

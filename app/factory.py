@@ -1,0 +1,232 @@
+"""The application factory: configuration, extensions, blueprints, CLI and error pages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from config import ConfigError, get_config
+
+log = logging.getLogger(__name__)
+
+
+def select_locale() -> str:
+    """Pick the interface language: the user's choice, then the session's, then Vietnamese."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    if user_locale in languages:
+        return user_locale
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def load_all_models() -> None:
+    """Import every model module of every package, so Base.metadata describes the whole schema."""
+    import app.models_registry  # noqa: F401
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build and return the Flask application; raise ConfigError when the settings cannot work."""
+    app = Flask(__name__, instance_relative_config=False)
+    config_cls, env_values = get_config(config_name)
+    app.config.from_object(config_cls)
+    app.config.update(env_values)
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise ConfigError("SECRET_KEY is not set")
+
+    load_all_models()
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_error_pages(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import security
+    from app.auth import services as auth_services
+    from app.db import configure_sqlite
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:"):
+        from pathlib import Path
+
+        path = uri.split("///", 1)[-1] if "///" in uri else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            configure_sqlite(engine)
+        else:
+            event.listen(engine, "connect", _set_pg_timezone)
+
+    from app.migrations_state import MIGRATIONS_DIR
+
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page explains itself
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(token: str):
+        return auth_services.load_user(db.session, token)
+
+    security.init_app(app)
+    app.before_request(_check_database_ready)
+
+
+def _set_pg_timezone(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def _check_database_ready():
+    """Refuse to serve from a database that is missing migrations, with the command to run."""
+    from flask import current_app
+
+    if current_app.extensions.get("tramsach_db_ready") or request.endpoint in {
+        "static",
+        "main.healthz",
+    }:
+        return None
+    from app.migrations_state import migration_state
+
+    state = migration_state()
+    if state.ok:
+        current_app.extensions["tramsach_db_ready"] = True
+        return None
+    return render_template("errors/not_migrated.html", state=state), 503
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.audit.views import bp as audit_bp
+    from app.auth.views import bp as auth_bp
+    from app.main.views import bp as main_bp
+    from app.network.views import bp as network_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(network_bp, url_prefix="/network")
+
+
+def _register_cli(app: Flask) -> None:
+    from app.auth.cli import users_cli
+    from app.demo import demo_cli
+    from app.network.cli import sites_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(sites_cli)
+    app.cli.add_command(demo_cli)
+
+
+def _register_error_pages(app: Flask) -> None:
+    from app.extensions import db
+
+    def page(code: int, title: str, message: str):
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(403)
+    def forbidden(_e):
+        return page(403, _("Access denied"), _("Your role does not allow you to open this page."))
+
+    @app.errorhandler(404)
+    def not_found(_e):
+        return page(404, _("Page not found"), _("The address you opened does not exist."))
+
+    @app.errorhandler(405)
+    def not_allowed(_e):
+        return page(405, _("Not allowed"), _("This address does not accept that kind of request."))
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return page(413, _("File too large"), _("Uploads are limited to %(mb)d MB.", mb=limit))
+
+    @app.errorhandler(429)
+    def too_many(_e):
+        return page(
+            429,
+            _("Too many attempts"),
+            _("Too many attempts in a short time. Wait a few minutes and try again."),
+        )
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        return page(
+            400,
+            _("The form has expired"),
+            _("The form was open too long or was sent twice. Go back, reload the page and try again."),
+        )
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(ProgrammingError)
+    def database_error(e):
+        db.session.rollback()
+        log.exception("database error: %s", e)
+        return page(
+            503,
+            _("The database is not available"),
+            _(
+                "The application cannot reach its database. Try again in a minute; if it persists, "
+                "tell the administrator."
+            ),
+        )
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        db.session.rollback()
+        return page(500, _("Something went wrong"), _("The error has been logged. Please try again."))
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app.auth.models import Role
+    from app.labels_i18n import role_label, site_kind_label, unit_level_label
+    from app.timeutil import to_local
+
+    @app.context_processor
+    def _inject():
+        return {
+            "Role": Role,
+            "role_label": role_label,
+            "site_kind_label": site_kind_label,
+            "unit_level_label": unit_level_label,
+            "current_locale": select_locale(),
+        }
+
+    @app.template_filter("localtime")
+    def _localtime(value, fmt: str = "%d/%m/%Y %H:%M"):
+        local = to_local(value)
+        return local.strftime(fmt) if local else ""
+
+    @app.template_filter("vndate")
+    def _vndate(value):
+        return value.strftime("%d/%m/%Y") if value else ""
+
+    @app.before_request
+    def _remember_start():
+        g.lang = select_locale()

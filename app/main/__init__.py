@@ -1,0 +1,1 @@
+"""The shell: home page, language switch, health check."""

@@ -1,0 +1,5 @@
+"""Imports every model module so that Base.metadata is complete (for migrations and tests)."""
+
+import app.audit.models  # noqa: F401
+import app.auth.models  # noqa: F401
+import app.network.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""The library network: administrative units with validity dates, libraries and rotation points."""

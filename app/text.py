@@ -1,0 +1,63 @@
+"""Vietnamese text helpers: NFC normalisation, diacritic folding and Vietnamese collation keys."""
+
+from __future__ import annotations
+
+import unicodedata
+
+_D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
+
+# Vietnamese alphabet order; letters not listed sort after, by code point.
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_LETTER_RANK = {ch: i for i, ch in enumerate(_ALPHABET)}
+# Tone order used by Vietnamese dictionaries: none, huyền, hỏi, ngã, sắc, nặng.
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+# Marks that make a new letter (ă â ê ô ơ ư) rather than a tone.
+_LETTER_MARKS = {"\u0306", "\u0302", "\u031b"}
+
+
+def nfc(text: str | None) -> str:
+    """Return `text` in Unicode NFC (empty string for None)."""
+    if not text:
+        return ""
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str | None) -> str:
+    """Return `text` lower-cased with every diacritic removed and đ mapped to d, for matching."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFD", text.translate(_D_MAP))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped).casefold()
+
+
+def _split_letter(ch: str) -> tuple[str, int]:
+    """Split one NFC character into its base letter (with ă/â/… marks kept) and its tone rank."""
+    decomposed = unicodedata.normalize("NFD", ch)
+    tone = 0
+    kept = []
+    for part in decomposed:
+        if part in _TONES:
+            tone = _TONES[part]
+        else:
+            kept.append(part)
+    return unicodedata.normalize("NFC", "".join(kept)), tone
+
+
+def sort_key(text: str | None) -> tuple:
+    """Return a key that orders strings by Vietnamese collation (letters first, then tones)."""
+    letters: list[int] = []
+    tones: list[int] = []
+    for ch in nfc(text).casefold():
+        base, tone = _split_letter(ch)
+        rank = _LETTER_RANK.get(base)
+        letters.append(rank if rank is not None else 1000 + ord(base[0]) if base else 0)
+        tones.append(tone)
+    return (tuple(letters), tuple(tones), nfc(text))
+
+
+def sort_key_str(text: str | None) -> str:
+    """Return a string whose code-point order is Vietnamese collation order (for an ORDER BY column)."""
+    letters, tones, _ = sort_key(text)
+    # Fixed-width encodings keep the comparison lexicographic; letters decide before tones.
+    return "".join(f"{n:04x}" for n in letters) + " " + "".join(str(t) for t in tones)

@@ -1,0 +1,1 @@
+"""The catalogue: MARC21 records, copies, accession numbers, search, import and export."""

@@ -1,0 +1,1 @@
+"""Book rotation: batches, plans, shipments, receipts at the points, reconciliation."""
