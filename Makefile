@@ -27,7 +27,7 @@ translations: $(MO)
 	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext -o app/translations/messages.pot --no-location --sort-output --omit-header app catalog rotation
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 run: $(STAMP) translations

@@ -1,5 +1,11 @@
 """WSGI entry point: `gunicorn wsgi:app` (TRAMSACH_ENV=production) or `flask --app wsgi run`."""
 
-from app.factory import create_app
+import sys
 
-app = create_app()
+from app.factory import create_app
+from config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as err:  # a settings problem is a message for the operator, not a traceback
+    sys.exit(f"Configuration error: {err}")

@@ -6,7 +6,6 @@ import logging
 
 from flask import Flask, g, render_template, request, session
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -17,16 +16,19 @@ log = logging.getLogger(__name__)
 
 
 def select_locale() -> str:
-    """Pick the interface language: the user's choice, then the session's, then Vietnamese."""
+    """Pick the interface language: the session's choice, then the user's saved one, then Vietnamese."""
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
-    user_locale = getattr(current_user, "locale", None) if current_user else None
-    if user_locale in languages:
-        return user_locale
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
+    # Only look at a user already loaded for this request: loading one here could recurse
+    # (Flask-Login may translate a message while it loads the user).
+    user = g.get("_login_user")
+    user_locale = getattr(user, "locale", None)
+    if user_locale in languages:
+        return user_locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

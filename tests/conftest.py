@@ -103,22 +103,32 @@ def _wipe(application) -> None:
 
 @pytest.fixture
 def app(_app):
-    """The application, with an empty database before and after the test."""
-    ctx = _app.app_context()
-    ctx.push()
+    """The application, with an empty database after the test.
+
+    No app context stays pushed during the test: each request gets its own, as in production
+    (a pushed context would be shared by every request, and with it `g` and the scoped session).
+    """
     try:
         yield _app
     finally:
-        ctx.pop()
         _wipe(_app)
 
 
 @pytest.fixture
-def session(app):
-    """The database session the app uses (Flask-SQLAlchemy's scoped session)."""
+def engine(app):
     from app.extensions import db
 
-    return db.session
+    with app.app_context():
+        return db.engine
+
+
+@pytest.fixture
+def session(engine):
+    """A database session of the test's own, separate from the app's per-request sessions."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as db_session:
+        yield db_session
 
 
 @pytest.fixture

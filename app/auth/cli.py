@@ -5,17 +5,16 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.auth import services
 from app.auth.models import Role
-from app.cli_util import domain_errors
+from app.cli_util import AppCommandGroup, domain_errors
 from app.db import transaction
 from app.extensions import db
 from app.network.models import Site
 
-users_cli = AppGroup("users", help="Manage user accounts.")
+users_cli = AppCommandGroup("users", help="Manage user accounts.")
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 
 

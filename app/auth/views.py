@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -47,6 +47,8 @@ def login():
         if user is not None:
             db.session.commit()
             login_user(user, remember=form.remember.data)
+            if user.locale:
+                session["lang"] = user.locale
             return redirect_next(request.args.get("next"))
         db.session.rollback()
         flash(_("Wrong user name or password."), "error")
@@ -77,7 +79,8 @@ def change_password():
         except DomainError as err:
             flash_error(err, form)
         else:
-            login_user(current_user)  # refresh the session token after the version bump
+            # Refresh the session token after the version bump (the real object, not the proxy).
+            login_user(current_user._get_current_object())
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form)
