@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
@@ -15,10 +16,29 @@ _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 _LETTER_MARKS = {"\u0306", "\u0302", "\u031b"}
 
 
+# Real records put a tone mark before the circumflex/breve/horn ("Chế" as e + U+0301 + U+0302):
+# both marks have the same combining class, so NFC keeps that order and cannot compose "ế".
+# Some also carry a mark after a space ("Nha ̀xuất bản"). Both are repaired before NFC.
+_MARK_TROUBLE = re.compile("[\u0300-\u036f]{2,}| [\u0300-\u036f]")
+_MARK_RUN = re.compile("[\u0300-\u036f]{2,}")
+_MARK_AFTER_SPACE = re.compile("(?<=\\w) ([\u0300-\u036f]+)")
+_LETTER_FORMING = frozenset("\u0302\u0306\u031b")
+
+
+def _reorder_marks(match: re.Match[str]) -> str:
+    """Put letter-forming marks before tone marks in a run of combining marks."""
+    return "".join(sorted(match.group(), key=lambda ch: ch not in _LETTER_FORMING))
+
+
 def nfc(text: str | None) -> str:
-    """Return `text` in Unicode NFC (empty string for None)."""
+    """Return `text` in NFC, with Vietnamese combining marks put in an order NFC can compose."""
     if not text:
         return ""
+    if text.isascii():
+        return text
+    if _MARK_TROUBLE.search(text) is not None:
+        text = _MARK_AFTER_SPACE.sub(r"\1 ", text)
+        text = _MARK_RUN.sub(_reorder_marks, text)
     return unicodedata.normalize("NFC", text)
 
 
@@ -26,6 +46,8 @@ def fold(text: str | None) -> str:
     """Return `text` lower-cased with every diacritic removed and đ mapped to d, for matching."""
     if not text:
         return ""
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFD", text.translate(_D_MAP))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", stripped).casefold()

@@ -69,6 +69,25 @@ def make_app(database_url: str, **overrides):
     return create_app("testing", overrides=settings)
 
 
+@pytest.fixture
+def other_app(app):
+    """Return a function building an extra app on the same database; its engine is closed after."""
+    built = []
+
+    def build(**overrides):
+        application = make_app(app.config["SQLALCHEMY_DATABASE_URI"], **overrides)
+        built.append(application)
+        return application
+
+    yield build
+    from app.extensions import db
+
+    for application in built:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def _app(database_factory):
     """One migrated application per test session."""

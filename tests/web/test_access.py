@@ -53,11 +53,11 @@ def test_anonymous_requests_to_non_public_routes_go_to_login(app, client):
     assert checked >= 10
 
 
-def test_route_without_declaration_is_refused(app, make_user):
+def test_route_without_declaration_is_refused(other_app, make_user):
     """Secure by default: a view that forgets its decorator is closed even to an admin."""
     from flask import Blueprint
 
-    from tests.conftest import DEFAULT_PASSWORD, make_app, post_form
+    from tests.conftest import DEFAULT_PASSWORD, post_form
 
     bp = Blueprint("forgotten_test", __name__)
 
@@ -66,7 +66,7 @@ def test_route_without_declaration_is_refused(app, make_user):
         return "secret"
 
     # A second app on the same database, so the shared app's URL map stays untouched.
-    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    other = other_app()
     other.register_blueprint(bp)
     admin = make_user(role="admin")
     other_client = other.test_client()
