@@ -35,6 +35,7 @@ def select_locale() -> str:
 def load_all_models() -> None:
     """Import every model module of every package, so Base.metadata describes the whole schema."""
     import app.models_registry  # noqa: F401
+    import catalog.models  # noqa: F401
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:

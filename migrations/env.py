@@ -21,6 +21,9 @@ def _metadata():
     return Base.metadata
 
 
+from app.migrations_state import include_object  # noqa: E402
+
+
 def _engine():
     connection = config.attributes.get("connection")
     if connection is not None:
@@ -50,6 +53,7 @@ def run_migrations_online() -> None:
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_as_batch", True)
     conf_args.setdefault("compare_type", True)
+    conf_args.setdefault("include_object", include_object)
 
     connectable = _engine()
     if hasattr(connectable, "connect") and not hasattr(connectable, "in_transaction"):
