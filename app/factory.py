@@ -136,6 +136,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(network_bp, url_prefix="/network")
 
+    from catalog.views import bp as catalog_bp
+    from catalog.views import opac_bp
+
+    app.register_blueprint(catalog_bp, url_prefix="/catalog")
+    app.register_blueprint(opac_bp, url_prefix="/opac")
+
 
 def _register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
@@ -145,6 +151,10 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(sites_cli)
     app.cli.add_command(demo_cli)
+
+    from catalog.cli import catalog_cli
+
+    app.cli.add_command(catalog_cli)
 
 
 def _register_error_pages(app: Flask) -> None:

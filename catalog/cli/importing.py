@@ -1,0 +1,1 @@
+"""`flask catalog` commands: importing."""
