@@ -49,7 +49,10 @@ def test_login_is_throttled_after_repeated_failures(client, make_user):
 def test_successful_logins_do_not_count_against_the_limit(client, make_user):
     user = make_user(role="viewer")
     for _ in range(7):
-        assert post_form(client, "/login", {"username": user.username, "password": DEFAULT_PASSWORD}).status_code == 302
+        assert (
+            post_form(client, "/login", {"username": user.username, "password": DEFAULT_PASSWORD}).status_code
+            == 302
+        )
         post_form(client, "/logout", {}, page="/")
 
 
@@ -83,7 +86,11 @@ def test_change_password_ends_other_sessions(app, client, make_user, login):
     response = post_form(
         client,
         "/account/password",
-        {"current_password": DEFAULT_PASSWORD, "new_password": "mat-khau-moi-123", "confirm": "mat-khau-moi-123"},
+        {
+            "current_password": DEFAULT_PASSWORD,
+            "new_password": "mat-khau-moi-123",
+            "confirm": "mat-khau-moi-123",
+        },
     )
     assert response.status_code == 302
     assert client.get("/").status_code == 200  # this session stays
@@ -96,7 +103,11 @@ def test_change_password_wrong_current(client, make_user, login):
     response = post_form(
         client,
         "/account/password",
-        {"current_password": "khong-dung-1", "new_password": "mat-khau-moi-123", "confirm": "mat-khau-moi-123"},
+        {
+            "current_password": "khong-dung-1",
+            "new_password": "mat-khau-moi-123",
+            "confirm": "mat-khau-moi-123",
+        },
     )
     assert response.status_code == 200
     assert "Mật khẩu hiện tại không đúng" in response.get_data(as_text=True)
@@ -131,7 +142,9 @@ def test_admin_creates_edits_and_resets_user(client, session, logged_in, make_si
         client, f"/users/{user.id}/password", {"reset-password": "mat-khau-moi-9"}, page=f"/users/{user.id}"
     )
     assert response.status_code == 302
-    events = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "user", AuditEvent.object_id == str(user.id))).all()
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "user", AuditEvent.object_id == str(user.id))
+    ).all()
     assert [e.action for e in events] == ["user.create", "user.update", "user.reset_password"]
     assert all(e.actor_id == admin.id for e in events)
     assert events[1].changes["role"] == ["point_operator", "viewer"]
@@ -165,7 +178,10 @@ def test_html_in_user_name_is_escaped(client, session, logged_in, make_user):
 
 
 def test_cli_create_set_role_and_reset_password(runner, session, client):
-    result = runner.invoke(args=["users", "create", "Thuthu", "--role", "cataloguer", "--password-stdin"], input="mat-khau-cli-1\n")
+    result = runner.invoke(
+        args=["users", "create", "Thuthu", "--role", "cataloguer", "--password-stdin"],
+        input="mat-khau-cli-1\n",
+    )
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.username == "thuthu"))
     assert user.role == "cataloguer"
@@ -173,20 +189,30 @@ def test_cli_create_set_role_and_reset_password(runner, session, client):
     assert result.exit_code == 0, result.output
     session.refresh(user)
     assert user.role == "rotation"
-    result = runner.invoke(args=["users", "reset-password", "thuthu", "--password-stdin"], input="mat-khau-cli-2\n")
+    result = runner.invoke(
+        args=["users", "reset-password", "thuthu", "--password-stdin"], input="mat-khau-cli-2\n"
+    )
     assert result.exit_code == 0, result.output
-    assert post_form(client, "/login", {"username": "thuthu", "password": "mat-khau-cli-2"}).status_code == 302
+    assert (
+        post_form(client, "/login", {"username": "thuthu", "password": "mat-khau-cli-2"}).status_code == 302
+    )
 
 
 def test_cli_errors_are_one_line(runner, make_user):
     make_user(role="viewer", username="trung")
-    result = runner.invoke(args=["users", "create", "trung", "--role", "viewer", "--password-stdin"], input="mat-khau-cli-1\n")
+    result = runner.invoke(
+        args=["users", "create", "trung", "--role", "viewer", "--password-stdin"], input="mat-khau-cli-1\n"
+    )
     assert result.exit_code == 1
     assert "already taken" in result.output
     assert "Traceback" not in result.output
-    result = runner.invoke(args=["users", "create", "ngan", "--role", "viewer", "--password-stdin"], input="ngan\n")
+    result = runner.invoke(
+        args=["users", "create", "ngan", "--role", "viewer", "--password-stdin"], input="ngan\n"
+    )
     assert result.exit_code == 1 and "at least 8" in result.output
     result = runner.invoke(args=["users", "set-role", "khong-co", "viewer"])
     assert result.exit_code == 1 and "no user named" in result.output
-    result = runner.invoke(args=["users", "create", "x1", "--role", "boss", "--password-stdin"], input="mat-khau-1234\n")
+    result = runner.invoke(
+        args=["users", "create", "x1", "--role", "boss", "--password-stdin"], input="mat-khau-1234\n"
+    )
     assert result.exit_code == 2

@@ -43,7 +43,11 @@ def test_production_accepts_a_real_secret_and_secures_cookies(monkeypatch):
 def _flask(*args, env):
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -74,7 +78,11 @@ def test_unreachable_database_gives_a_message_not_a_traceback(tmp_path):
 def test_unmigrated_database_from_the_cli_names_the_command(tmp_path):
     import os
 
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "TRAMSACH_INSTANCE": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+        "TRAMSACH_INSTANCE": str(tmp_path),
+    }
     result = _flask("users", "list", env=env)
     assert result.returncode == 1
     assert "db upgrade" in result.stderr
