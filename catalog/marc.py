@@ -907,6 +907,7 @@ def records_equal(a: Record, b: Record) -> bool:
 
 # --- normalised text and extraction ------------------------------------------------------------
 
+
 def normalize_text(text: str | None) -> str:
     """Return `text` in NFC, with Vietnamese combining marks put in the order NFC can compose."""
     return nfc(text)
