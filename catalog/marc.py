@@ -38,6 +38,10 @@ __all__ = [
     "iter_iso2709",
     "iter_marcjson",
     "iter_marcxml",
+    "iso2709_from_dict",
+    "iso2709_from_json",
+    "marcxml_from_dict",
+    "marcxml_from_json",
     "match_keys",
     "normalize_isbn",
     "normalize_text",
@@ -1480,13 +1484,18 @@ def _handle(
 
 
 def iter_iso2709(
-    records: Iterable[Record],
-    on_error: Callable[[int, Record, MarcWriteError], None] | None = None,
+    records: Iterable[Record | dict[str, Any] | str],
+    on_error: Callable[[int, Any, MarcWriteError], None] | None = None,
 ) -> Iterator[bytes]:
-    """Yield each record as ISO 2709 bytes (for streamed responses)."""
+    """Yield each record as ISO 2709 bytes: a pymarc Record, a MARC-in-JSON object or its stored text."""
     for number, record in enumerate(records, 1):
         try:
-            yield record_to_iso2709(record)
+            if isinstance(record, str):
+                yield iso2709_from_json(record)
+            elif isinstance(record, dict):
+                yield iso2709_from_dict(record)
+            else:
+                yield record_to_iso2709(record)
         except MarcWriteError as exc:
             _handle(on_error, number, record, exc)
 
@@ -1570,6 +1579,261 @@ def record_to_marcxml(record: Record, namespace: bool = False) -> str:
     return text
 
 
+# --- fast paths: writing straight from MARC-in-JSON objects (what the catalogue stores) -------
+
+_TAG_OK: dict[str, bool] = {}
+_PADS: dict[str, tuple[list[str], list[str]]] = {}
+
+
+def _pads() -> tuple[list[str], list[str]]:
+    """Zero-padded field lengths and offsets for ISO 2709 directories, built on first use (~6 MB)."""
+    pads = _PADS.get("iso2709")
+    if pads is None:
+        # Built whole, then stored in one step: safe when two threads get here at once.
+        pads = ([f"{n:04d}" for n in range(10_000)], [f"{n:05d}" for n in range(ISO2709_LIMIT + 1)])
+        _PADS["iso2709"] = pads
+    return pads
+
+
+def _marcxml_tag_ok(tag: str, control: bool) -> bool:
+    """Return whether `tag` is a valid MARCXML control (00X) or data field tag (memoised)."""
+    key = ("c" if control else "d") + tag
+    ok = _TAG_OK.get(key)
+    if ok is None:
+        schema = _CONTROL_TAG_SCHEMA if control else _DATA_TAG_SCHEMA
+        ok = _TAG_OK[key] = schema.fullmatch(tag) is not None
+    return ok
+
+
+def iso2709_from_dict(obj: dict[str, Any]) -> bytes:
+    """Serialise a MARC-in-JSON object as record_to_iso2709 would, without building pymarc objects.
+
+    Anything unusual (a bad tag, indicator or code, a delimiter inside data, a record or field over
+    the limits) is handed to record_to_iso2709, so the bytes and the error messages are the same.
+    """
+    leader = obj["leader"]
+    texts: list[str] = []
+    tags: list[str] = []
+    ok = len(leader) == 24
+    subs_total = 0
+    for item in obj["fields"]:
+        for tag, body in item.items():
+            tags.append(tag)
+            if body.__class__ is str:
+                texts.append(body)
+                continue
+            ind1 = body["ind1"]
+            ind2 = body["ind2"]
+            if len(ind1) != 1 or len(ind2) != 1:
+                ok = False
+            parts = [ind1 + ind2]
+            for sub in body["subfields"]:
+                for code, value in sub.items():
+                    if len(code) != 1:
+                        ok = False
+                    parts.append(code + value)
+            subs_total += len(parts) - 1
+            texts.append(_SD.join(parts))
+    joined = _FT.join(texts)
+    if (
+        not ok
+        or _RT in joined
+        or joined.count(_FT) != len(texts) - 1
+        or joined.count(_SD) != subs_total
+        or any(len(t) != 3 for t in tags)
+        or not "".join(tags).isascii()
+    ):
+        return record_to_iso2709(_as_record(obj))
+    if joined.isascii():
+        sizes = [len(t) + 1 for t in texts]
+    else:
+        sizes = [len(t) + 1 if t.isascii() else len(t.encode("utf-8")) + 1 for t in texts]
+    if max(sizes, default=0) > 9999 or sum(sizes) > ISO2709_LIMIT:
+        return record_to_iso2709(_as_record(obj))
+    pad4, pad5 = _pads()
+    directory: list[str] = []
+    offset = 0
+    for tag, size in zip(tags, sizes, strict=True):
+        directory.append(tag + pad4[size] + pad5[offset])
+        offset += size
+    base = 24 + 12 * len(directory) + 1
+    total = base + offset + 1
+    if total > ISO2709_LIMIT:
+        return record_to_iso2709(_as_record(obj))
+    head = f"{total:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
+    area = joined + _FT if texts else ""
+    return f"{head}{''.join(directory)}{_FT}{area}{_RT}".encode()
+
+
+_CODE_OPEN = {c: f'<subfield code="{_xml_attr(c)}">' for c in _CODE_SCHEMA}
+
+
+def marcxml_from_dict(obj: dict[str, Any]) -> str:
+    """Return one <record> element for a MARC-in-JSON object, as record_to_marcxml would (no namespace)."""
+    leader = obj["leader"]
+    if not _LEADER_SCHEMA.fullmatch(leader):
+        return record_to_marcxml(_as_record(obj))
+    out = ["<record><leader>", leader, "</leader>"]
+    add = out.append
+    esc = _xml_text
+    opens = _CODE_OPEN
+    tag_ok = _TAG_OK
+    try:
+        for item in obj["fields"]:
+            for tag, body in item.items():
+                if body.__class__ is str:
+                    if not (tag_ok.get("c" + tag) or _marcxml_tag_ok(tag, True)):
+                        raise MarcWriteError(tag)
+                    add(f'<controlfield tag="{tag}">{esc(body)}</controlfield>')
+                    continue
+                ind1 = body["ind1"]
+                ind2 = body["ind2"]
+                subs = body["subfields"]
+                if (
+                    not (tag_ok.get("d" + tag) or _marcxml_tag_ok(tag, False))
+                    or ind1 not in _IND_SCHEMA
+                    or ind2 not in _IND_SCHEMA
+                    or not subs
+                ):
+                    raise MarcWriteError(tag)
+                add(f'<datafield tag="{tag}" ind1="{ind1}" ind2="{ind2}">')
+                for sub in subs:
+                    for code, value in sub.items():
+                        add(f"{opens[code]}{esc(value)}</subfield>")
+                add("</datafield>")
+    except (MarcWriteError, KeyError):
+        return record_to_marcxml(_as_record(obj))
+    add("</record>")
+    text = "".join(out)
+    if _BAD_CHARS.search(text):
+        raise MarcWriteError("the record contains control characters, which XML cannot hold")
+    return text
+
+
+# Stored MARC-in-JSON text, as json.dumps(..., ensure_ascii=False, separators=(",", ":")) writes it:
+# when it holds no backslash, no value holds a quote or a control character, so the fields can be cut
+# out with a regular expression and a few replacements instead of building a dict per subfield.
+_JSON_RECORD = re.compile(r'\{"leader":"([^"]{24})","fields":\[(.*)\]\}', re.DOTALL)
+_JSON_FIELD_ISO = re.compile(
+    r'\{"([^"]{3})":(?:"([^"]*)"|\{"ind1":"([^"])","ind2":"([^"])","subfields":\['
+    r'(\{"[^"]":"[^"]*"\}(?:,\{"[^"]":"[^"]*"\})*)\]\})\}'
+)
+_JSON_FIELD_XML = re.compile(
+    r'\{"([^"]{3})":(?:"([^"]*)"|\{"ind1":"([0-9a-z ])","ind2":"([0-9a-z ])","subfields":\['
+    r'(\{"[0-9A-Za-z]":"[^"]*"\}(?:,\{"[0-9A-Za-z]":"[^"]*"\})*)\]\})\}'
+)
+_JSON_CONTROL_EXTRA = len('{"001":""}')
+_JSON_DATA_EXTRA = len('{"245":{"ind1":" ","ind2":" ","subfields":[]}}')
+
+
+def _json_fields(
+    text: str, pattern: re.Pattern[str], escape: bool = False
+) -> tuple[str, list[tuple[str, str, str, str, str]]] | None:
+    """Split stored MARC-in-JSON text into its leader and fields; None when it needs the JSON parser."""
+    if "\\" in text:
+        return None
+    whole = _JSON_RECORD.fullmatch(text)
+    if whole is None:
+        return None
+    body = whole.group(2)
+    if escape and ("&" in body or "<" in body or ">" in body):
+        body = body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    fields = pattern.findall(body)
+    # The fields found must cover the whole list: their lengths plus the commas between them.
+    covered = len(fields) - 1 if fields else 0
+    for _tag, data, _ind1, _ind2, subs in fields:
+        covered += len(subs) + _JSON_DATA_EXTRA if subs else len(data) + _JSON_CONTROL_EXTRA
+    if covered != len(body):
+        return None
+    return whole.group(1), fields
+
+
+def _as_record(obj: dict[str, Any]) -> Record:
+    """Build the pymarc record the slow writers need; a malformed object is a MarcWriteError."""
+    try:
+        return record_from_dict(obj)
+    except MarcRecordError as exc:
+        raise MarcWriteError(str(exc)) from None
+
+
+def _loads_for_writing(text: str) -> dict[str, Any]:
+    """Parse stored MARC-in-JSON text; raise MarcWriteError if it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise MarcWriteError(f"the stored MARC-in-JSON text is not valid JSON: {exc}") from None
+
+
+def iso2709_from_json(text: str) -> bytes:
+    """Serialise stored MARC-in-JSON text as ISO 2709, as record_to_iso2709 would; raise MarcWriteError."""
+    split = _json_fields(text, _JSON_FIELD_ISO)
+    if split is None:
+        return iso2709_from_dict(_loads_for_writing(text))
+    leader, fields = split
+    tags: list[str] = []
+    texts: list[str] = []
+    for tag, data, ind1, ind2, subs in fields:
+        tags.append(tag)
+        if subs:
+            texts.append(ind1 + ind2 + _SD + subs[2:-2].replace('"},{"', _SD).replace('":"', ""))
+        else:
+            texts.append(data)
+    tagtext = "".join(tags)
+    joined = _FT.join(texts)
+    if not tagtext.isascii():
+        return iso2709_from_dict(_loads_for_writing(text))
+    if joined.isascii():
+        sizes = [len(t) + 1 for t in texts]
+    else:
+        sizes = [len(t) + 1 if t.isascii() else len(t.encode("utf-8")) + 1 for t in texts]
+    if max(sizes, default=0) > 9999 or sum(sizes) > ISO2709_LIMIT:
+        return iso2709_from_dict(_loads_for_writing(text))
+    pad4, pad5 = _pads()
+    directory: list[str] = []
+    offset = 0
+    for tag, size in zip(tags, sizes, strict=True):
+        directory.append(tag + pad4[size] + pad5[offset])
+        offset += size
+    base = 24 + 12 * len(directory) + 1
+    total = base + offset + 1
+    if total > ISO2709_LIMIT:
+        return iso2709_from_dict(_loads_for_writing(text))
+    head = f"{total:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
+    area = joined + _FT if texts else ""
+    return f"{head}{''.join(directory)}{_FT}{area}{_RT}".encode()
+
+
+def marcxml_from_json(text: str) -> str:
+    """Return one <record> element for stored MARC-in-JSON text, as record_to_marcxml would; or raise."""
+    split = _json_fields(text, _JSON_FIELD_XML, escape=True)
+    if split is None or not _LEADER_SCHEMA.fullmatch(split[0]):
+        return marcxml_from_dict(_loads_for_writing(text))
+    leader, fields = split
+    out = ["<record><leader>", leader, "</leader>"]
+    add = out.append
+    tag_ok = _TAG_OK
+    for tag, data, ind1, ind2, subs in fields:
+        if subs:
+            if not (tag_ok.get("d" + tag) or _marcxml_tag_ok(tag, False)):
+                return marcxml_from_dict(_loads_for_writing(text))
+            add(
+                f'<datafield tag="{tag}" ind1="{ind1}" ind2="{ind2}"><subfield code="'
+                + subs[2:-2].replace('"},{"', '</subfield><subfield code="').replace('":"', '">')
+                + "</subfield></datafield>"
+            )
+        else:
+            if not (tag_ok.get("c" + tag) or _marcxml_tag_ok(tag, True)):
+                return marcxml_from_dict(_loads_for_writing(text))
+            add(f'<controlfield tag="{tag}">{data}</controlfield>')
+    add("</record>")
+    result = "".join(out)
+    # Without a backslash the JSON text held no control character; the other characters XML
+    # forbids are not ASCII.
+    if not result.isascii() and _BAD_CHARS.search(result):
+        raise MarcWriteError("the record contains control characters, which XML cannot hold")
+    return result
+
+
 _XML_HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     f'<collection xmlns="{MARCXML_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
@@ -1578,14 +1842,24 @@ _XML_HEAD = (
 
 
 def iter_marcxml(
-    records: Iterable[Record],
-    on_error: Callable[[int, Record, MarcWriteError], None] | None = None,
+    records: Iterable[Record | dict[str, Any] | str],
+    on_error: Callable[[int, Any, MarcWriteError], None] | None = None,
 ) -> Iterator[bytes]:
-    """Yield a MARCXML collection piece by piece: the header, one chunk per record, the footer."""
+    """Yield a MARCXML collection piece by piece: the header, one chunk per record, the footer.
+
+    A record is a pymarc Record, a MARC-in-JSON object or its stored text (these two are written
+    without building pymarc objects).
+    """
     yield _XML_HEAD.encode("utf-8")
     for number, record in enumerate(records, 1):
         try:
-            yield (record_to_marcxml(record) + "\n").encode("utf-8")
+            if isinstance(record, str):
+                text = marcxml_from_json(record)
+            elif isinstance(record, dict):
+                text = marcxml_from_dict(record)
+            else:
+                text = record_to_marcxml(record)
+            yield (text + "\n").encode("utf-8")
         except MarcWriteError as exc:
             _handle(on_error, number, record, exc)
     yield b"</collection>\n"
@@ -1604,13 +1878,21 @@ def write_marcxml(
     return count
 
 
-def iter_marcjson(records: Iterable[Record], lines: bool = False) -> Iterator[bytes]:
-    """Yield MARC-in-JSON: a JSON list, or with `lines` one object per line (JSON Lines)."""
+def iter_marcjson(records: Iterable[Record | dict[str, Any] | str], lines: bool = False) -> Iterator[bytes]:
+    """Yield MARC-in-JSON: a JSON list, or with `lines` one object per line (JSON Lines).
+
+    A record is a pymarc Record, a MARC-in-JSON object, or compact MARC-in-JSON text as the catalogue
+    stores it (copied as it is).
+    """
     first = True
     if not lines:
         yield b"["
     for record in records:
-        text = json.dumps(record_to_dict(record), ensure_ascii=False, separators=(",", ":"))
+        if isinstance(record, str):
+            text = record
+        else:
+            obj = record if isinstance(record, dict) else record_to_dict(record)
+            text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
         if lines:
             yield (text + "\n").encode("utf-8")
         else:

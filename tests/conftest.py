@@ -113,8 +113,10 @@ def _wipe(application) -> None:
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                conn.execute(text(f"TRUNCATE {names}, record_search RESTART IDENTITY CASCADE"))
             else:
+                # The search index is made by a migration, outside the models' metadata.
+                conn.execute(text("DELETE FROM record_search"))
                 for table in reversed(Base.metadata.sorted_tables):
                     conn.execute(table.delete())
         limiter.reset()

@@ -1,0 +1,1 @@
+"""Benchmarks of the speed targets in the catalogue issue: `python -m bench [NAME ...] [--quick]`."""
