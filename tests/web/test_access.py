@@ -8,7 +8,7 @@ from app.auth.models import Role
 from app.security import access_of
 
 # Endpoints that are public on purpose; anything else must demand a login.
-EXPECTED_PUBLIC = {"static", "auth.login", "main.set_language", "main.healthz"}
+EXPECTED_PUBLIC = {"static", "auth.login", "main.set_language", "main.healthz", "opac.search", "opac.record"}
 
 
 def _fill(rule) -> str:
