@@ -63,6 +63,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_ATTEMPTS = "5 per 15 minutes"  # failed logins per user name and address
     LOGIN_ATTEMPTS_PER_ADDRESS = "30 per 15 minutes"
+    IMPORT_DIR = str(INSTANCE_DIR / "imports")  # staged MARC uploads, one folder per import
+    IMPORT_INLINE = False  # True runs staging and commit in the request (tests), not a thread
     DEMO_DATA = True
     TESTING = False
     DEBUG = False
@@ -79,6 +81,8 @@ class Config:
             values["SECRET_KEY"] = os.environ["SECRET_KEY"]
         if os.environ.get("RATELIMIT_STORAGE_URI"):
             values["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
+        if os.environ.get("IMPORT_DIR"):
+            values["IMPORT_DIR"] = os.environ["IMPORT_DIR"]
         if os.environ.get("MAX_UPLOAD_MB"):
             values["MAX_CONTENT_LENGTH"] = int(os.environ["MAX_UPLOAD_MB"]) * 1024 * 1024
         return values
