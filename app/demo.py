@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,6 +34,11 @@ from app.network.models import AdminUnit, Site, SiteKind, UnitLevel
 from app.text import fold
 
 demo_cli = AppGroup("demo", help="Demo data for trying the application.")
+
+# Loaders of other packages (the catalogue, rotation) that add their demo data after the network's;
+# the app factory registers them, so the foundation imports neither package. Each takes the session,
+# stages what is missing (idempotent) and returns a one-line description, or None if nothing was added.
+EXTRA_LOADERS: list[Callable[[Session], str | None]] = []
 
 DEMO_PASSWORD = "tramsach-demo"  # noqa: S105 - documented, shared by every demo user
 SEED = 1956  # the year the provincial library was founded; any fixed number would do
@@ -546,5 +552,9 @@ def load_command(first_start: bool) -> None:
         if not first_start or database_is_empty(db.session):
             with transaction(db.session):
                 summary = load_demo(db.session)
+                extra = [loader(db.session) for loader in EXTRA_LOADERS]
             click.echo(summary.describe())
+            for line in extra:
+                if line:
+                    click.echo(line)
         _echo_logins(demo_logins(db.session))

@@ -156,6 +156,12 @@ def _register_cli(app: Flask) -> None:
 
     app.cli.add_command(catalog_cli)
 
+    from app.demo import EXTRA_LOADERS
+    from catalog.demo import load_demo_catalogue
+
+    if load_demo_catalogue not in EXTRA_LOADERS:
+        EXTRA_LOADERS.append(load_demo_catalogue)
+
 
 def _register_error_pages(app: Flask) -> None:
     from app.extensions import db
