@@ -27,7 +27,12 @@ import traceback
 from importlib import metadata
 from pathlib import Path
 
-BENCHMARKS = {"import": "bench.import_bench", "export": "bench.export_bench", "search": "bench.search_bench"}
+BENCHMARKS = {
+    "import": "bench.import_bench",
+    "export": "bench.export_bench",
+    "search": "bench.search_bench",
+    "planning": "bench.planning_bench",
+}
 # Smaller runs for --quick, used when a module does not define QUICK_ARGV itself.
 QUICK_ARGV = {
     "import": ["--scale", "0.1", "--skip-full"],
