@@ -36,6 +36,7 @@ def load_all_models() -> None:
     """Import every model module of every package, so Base.metadata describes the whole schema."""
     import app.models_registry  # noqa: F401
     import catalog.models  # noqa: F401
+    import rotation.models  # noqa: F401
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -142,6 +143,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp, url_prefix="/catalog")
     app.register_blueprint(opac_bp, url_prefix="/opac")
 
+    from rotation.views import bp as rotation_bp
+
+    app.register_blueprint(rotation_bp, url_prefix="/rotation")
+
+    from app.main.views import HOME_PANELS
+    from rotation.views.home import home_panel
+
+    if home_panel not in HOME_PANELS:
+        HOME_PANELS.append(home_panel)
+
 
 def _register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
@@ -155,6 +166,10 @@ def _register_cli(app: Flask) -> None:
     from catalog.cli import catalog_cli
 
     app.cli.add_command(catalog_cli)
+
+    from rotation.cli import rotation_cli
+
+    app.cli.add_command(rotation_cli)
 
     from app.demo import EXTRA_LOADERS
     from catalog.demo import load_demo_catalogue

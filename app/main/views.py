@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, render_template, request, session
 from flask_login import current_user
 from sqlalchemy import text
@@ -12,13 +15,20 @@ from app.security import any_user, public, redirect_next
 
 bp = Blueprint("main", __name__)
 
+# Panels that other packages add to the home page (the factory registers them, so the foundation
+# imports neither package). Each takes the database session and the user and returns
+# (template name, context) or None.
+HOME_PANELS: list[Callable[[Any, Any], tuple[str, dict] | None]] = []
+
 
 @bp.get("/")
 @any_user
 def index():
     """Home page: what the network holds, and what needs attention."""
     counts = queries.home_counts(db.session)
-    return render_template("main/index.html", counts=counts)
+    user = current_user._get_current_object()
+    panels = [panel for panel in (provider(db.session, user) for provider in HOME_PANELS) if panel]
+    return render_template("main/index.html", counts=counts, panels=panels)
 
 
 @bp.get("/lang/<code>")
