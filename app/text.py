@@ -66,20 +66,49 @@ def _split_letter(ch: str) -> tuple[str, int]:
     return unicodedata.normalize("NFC", "".join(kept)), tone
 
 
+def _letter_rank(base: str) -> int:
+    """The collation rank of a base letter (as `_split_letter` returns it)."""
+    rank = _LETTER_RANK.get(base)
+    return rank if rank is not None else 1000 + ord(base[0]) if base else 0
+
+
 def sort_key(text: str | None) -> tuple:
     """Return a key that orders strings by Vietnamese collation (letters first, then tones)."""
     letters: list[int] = []
     tones: list[int] = []
     for ch in nfc(text).casefold():
         base, tone = _split_letter(ch)
-        rank = _LETTER_RANK.get(base)
-        letters.append(rank if rank is not None else 1000 + ord(base[0]) if base else 0)
+        letters.append(_letter_rank(base))
         tones.append(tone)
     return (tuple(letters), tuple(tones), nfc(text))
 
 
+class _SortTable(dict):
+    """A str.translate table filled on first use: a character's part of `sort_key_str`.
+
+    Part 0 is the letter rank as 4+ hex digits, part 1 the tone digit; both depend on the character
+    alone (`_split_letter`), so translating a string gives what a loop over its characters gives.
+    """
+
+    def __init__(self, part: int) -> None:
+        super().__init__()
+        self.part = part
+
+    def __missing__(self, code_point: int) -> str:
+        base, tone = _split_letter(chr(code_point))
+        value = f"{_letter_rank(base):04x}" if self.part == 0 else str(tone)
+        if len(self) < _SORT_TABLE_MAX:
+            self[code_point] = value
+        return value
+
+
+_SORT_TABLE_MAX = 50_000  # characters remembered per table; others are computed each time
+_SORT_LETTERS = _SortTable(0)
+_SORT_TONES = _SortTable(1)
+
+
 def sort_key_str(text: str | None) -> str:
     """Return a string whose code-point order is Vietnamese collation order (for an ORDER BY column)."""
-    letters, tones, _ = sort_key(text)
     # Fixed-width encodings keep the comparison lexicographic; letters decide before tones.
-    return "".join(f"{n:04x}" for n in letters) + " " + "".join(str(t) for t in tones)
+    folded = nfc(text).casefold()
+    return folded.translate(_SORT_LETTERS) + " " + folded.translate(_SORT_TONES)

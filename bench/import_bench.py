@@ -2,7 +2,8 @@
 
 (a) pymarc.MARCReader reading the first 20,000 records of BooksAll.2016.part01.utf8, and our import of
 the same file end to end (read, validate, match, store, commit) into a fresh migrated SQLite file,
-alternately, in the same run; the target is import ≤ 2 × pymarc.
+alternately, in the same run; the target is import ≤ 2 × pymarc (wall-clock). The CPU seconds of both
+are reported too (the import's: its own plus its reader process's), with the load average before the run.
 (b) the whole 250,000 records imported in a child process, which reports its time and peak memory
 (ru_maxrss of the importing process plus that of its reader process); the target is < 1 GiB.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import statistics
 import subprocess
@@ -33,17 +35,25 @@ FULL = 250_000
 REPEAT = 3
 
 
-def pymarc_read(path: Path) -> tuple[float, int]:
-    """Return (seconds, records) for pymarc.MARCReader reading the file."""
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def pymarc_read(path: Path) -> tuple[float, int, float]:
+    """Return (seconds, records, CPU seconds) for pymarc.MARCReader reading the file."""
     import pymarc
 
+    cpu = _cpu()
     start = time.perf_counter()
     count = 0
     with open(path, "rb") as fh:
         for record in pymarc.MARCReader(fh):
             if record is not None:
                 count += 1
-    return time.perf_counter() - start, count
+    return time.perf_counter() - start, count, _cpu() - cpu
 
 
 def _fresh_app(db_path: Path):
@@ -59,11 +69,11 @@ def _fresh_app(db_path: Path):
     return app
 
 
-def import_file(path: Path, db_path: Path) -> tuple[float, dict]:
-    """Import a file into a fresh migrated SQLite database; return (seconds, counts).
+def import_file(path: Path, db_path: Path) -> tuple[float, dict, float]:
+    """Import a file into a fresh migrated SQLite database; return (seconds, counts, CPU seconds).
 
     The time covers the import itself: opening the file to the committed transaction (not building
-    the app or migrating the empty database).
+    the app or migrating the empty database). The CPU seconds are this process's and its reader's.
     """
     from app.db import transaction
     from app.extensions import db
@@ -71,36 +81,46 @@ def import_file(path: Path, db_path: Path) -> tuple[float, dict]:
 
     app = _fresh_app(db_path)
     with app.app_context():
+        cpu = _cpu()
         start = time.perf_counter()
         with transaction(db.session):
             report = importing.commit(db.session, path, actor_id=None)
         seconds = time.perf_counter() - start
+        cpu = _cpu() - cpu
         db.session.remove()
         db.engine.dispose()
     counts = {k: getattr(report, k) for k in ("read", "created", "duplicates", "rejected", "skipped")}
-    return seconds, counts
+    return seconds, counts, cpu
 
 
 def small(count: int, workdir: Path) -> dict:
     """Time pymarc and our import on the first `count` records, alternately, REPEAT times."""
     path = first_records(count)
+    load = os.getloadavg()[0]
     pymarc_times = []
     import_times = []
+    pymarc_cpu = []
+    import_cpu = []
     counts: dict = {}
     for n in range(REPEAT):
-        seconds, read = pymarc_read(path)
+        seconds, read, cpu = pymarc_read(path)
         pymarc_times.append(seconds)
-        seconds, counts = import_file(path, workdir / f"small{n}.db")
+        pymarc_cpu.append(cpu)
+        seconds, counts, cpu = import_file(path, workdir / f"small{n}.db")
         import_times.append(seconds)
+        import_cpu.append(cpu)
     pymarc_s = statistics.median(pymarc_times)
     import_s = statistics.median(import_times)
     return {
         "records": count,
+        "load_before": round(load, 2),
         "pymarc_read_s": round(pymarc_s, 3),
         "import_s": round(import_s, 3),
         "ratio": round(import_s / pymarc_s, 2),
         "pymarc_runs_s": [round(t, 3) for t in pymarc_times],
         "import_runs_s": [round(t, 3) for t in import_times],
+        "pymarc_cpu_s": round(statistics.median(pymarc_cpu), 3),
+        "import_cpu_s": round(statistics.median(import_cpu), 3),
         "counts": counts,
     }
 
@@ -116,7 +136,7 @@ def full(count: int, workdir: Path) -> dict:
 
 
 def _child(path: str, db_path: str) -> None:
-    seconds, counts = import_file(Path(path), Path(db_path))
+    seconds, counts, _cpu_s = import_file(Path(path), Path(db_path))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     reader = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the reader process, if any
     result = {
@@ -142,19 +162,25 @@ def run(scale: float = 1.0, skip_full: bool = False) -> dict:
 
 def table(results: dict) -> str:
     """Return the results as a markdown table."""
-    lines = ["| import benchmark | records | time (s) | pymarc read (s) | ratio | peak memory (MiB) |"]
-    lines.append("|---|---:|---:|---:|---:|---:|")
+    lines = [
+        "| import benchmark | records | time (s) | pymarc read (s) | ratio | CPU: import / pymarc (s) "
+        "| peak memory (MiB) |"
+    ]
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
     s = results["small"]
     lines.append(
         f"| import into SQLite vs pymarc reading (target ≤ 2×) | {s['records']:,} | {s['import_s']} | "
-        f"{s['pymarc_read_s']} | {s['ratio']}× | – |"
+        f"{s['pymarc_read_s']} | {s['ratio']}× | {s['import_cpu_s']} / {s['pymarc_cpu_s']} | – |"
     )
     if "full" in results:
         f = results["full"]
         lines.append(
-            f"| whole file into SQLite (target < 1024 MiB) | {f['records']:,} | {f['import_s']} | – | – | "
-            f"{f['peak_mib']} |"
+            f"| whole file into SQLite (target < 1024 MiB) | {f['records']:,} | {f['import_s']} "
+            f"| – | – | – | {f['peak_mib']} |"
         )
+    runs = ", ".join(f"{i} / {p}" for i, p in zip(s["import_runs_s"], s["pymarc_runs_s"], strict=True))
+    lines.append("")
+    lines.append(f"Runs (import / pymarc, s): {runs}; load average before: {s['load_before']}.")
     return "\n".join(lines)
 
 

@@ -247,7 +247,7 @@ def build_sqlite(name: str, path: Path, count: int) -> None:
     from sqlalchemy.orm import Session
 
     from catalog.indexing import index_record, search_texts
-    from catalog.models import Item, Record, RecordKey
+    from catalog.models import Item, Record, RecordKey, RecordMarc
     from catalog.services import write_search_rows
 
     partial = path.with_suffix(".part")
@@ -270,11 +270,14 @@ def build_sqlite(name: str, path: Path, count: int) -> None:
 
         def flush(batch: list[Any]) -> None:
             nonlocal record_id, item_no
-            rec_rows, key_rows, item_rows, search_rows = [], [], [], []
+            rec_rows, marc_rows, key_rows, item_rows, search_rows = [], [], [], [], []
             for marc_record in batch:
                 record_id += 1
                 indexed = index_record(marc_record)
-                rec_rows.append({"id": record_id, **indexed.row, "source": f"bench-{name}"})
+                row = dict(indexed.row)
+                # The ISO 2709 cache is left empty: searching never reads record_marc.
+                marc_rows.append({"record_id": record_id, "marc": row.pop("marc"), "iso2709": None})
+                rec_rows.append({"id": record_id, **row, "source": f"bench-{name}"})
                 key_rows += [
                     {"record_id": record_id, "kind": k.kind, "value": k.value[:400]}
                     for k in dict.fromkeys(indexed.keys)
@@ -303,6 +306,7 @@ def build_sqlite(name: str, path: Path, count: int) -> None:
                 exact, folded = search_texts(indexed.fields, [t for t in terms if t])
                 search_rows.append((record_id, exact, folded))
             session.execute(insert(Record), rec_rows)
+            session.execute(insert(RecordMarc), marc_rows)
             session.execute(insert(RecordKey), key_rows)
             session.execute(insert(Item), item_rows)
             write_search_rows(session, search_rows)
@@ -341,7 +345,7 @@ def sqlite_catalogue(name: str, count: int) -> Path:
 
 # --- PostgreSQL: the same catalogue, copied from the SQLite file ------------------------------------
 
-COPIED_TABLES = ("records", "record_keys", "items")
+COPIED_TABLES = ("records", "record_marc", "record_keys", "items")
 
 
 def load_postgresql(sqlite_path: Path, url: str) -> None:

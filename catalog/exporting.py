@@ -11,10 +11,12 @@ What is exported (the *scope*):
   match first; the search ranks at most `catalog.search.COUNT_LIMIT` matches, so a broader search is
   cut there and `ExportReport.limited` says so.
 
-Records are stored as MARC-in-JSON text exactly as received (`records.marc`), so the export gives back
-what was imported: every tag (880, 9XX), the text as received (not NFC-altered). The writers of
+Records are stored as MARC-in-JSON text exactly as received (`record_marc.marc`), so the export gives
+back what was imported: every tag (880, 9XX), the text as received (not NFC-altered). The writers of
 catalog.marc take that stored text directly (no pymarc objects are built), which keeps the export
-within reach of yaz-marcdump's speed (docs/benchmarks.md).
+within reach of yaz-marcdump's speed (docs/benchmarks.md). ISO 2709 without copies is faster still:
+each record's ISO 2709 bytes are cached next to its text (`record_marc.iso2709`, written on import
+and on every edit) and go out as they are; a record without cached bytes goes through the writer.
 
 Copies as Koha-style 952 fields (`with_items=True`): any 952 already stored in the record is dropped and
 one 952 per current copy is appended, in accession-number order. Subfields, following Koha's default
@@ -54,14 +56,14 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from pymarc import Field, Indicators, Subfield
-from sqlalchemy import select
+from sqlalchemy import case, null, select
 from sqlalchemy.orm import Session
 
 from app.errors import N_
 from app.network.models import Site
 from catalog import marc, search
 from catalog.errors import NotFound, ValidationError
-from catalog.models import Item, ItemStatus, Record
+from catalog.models import Item, ItemStatus, Record, RecordMarc
 
 __all__ = [
     "CHUNK_SIZE",
@@ -174,14 +176,27 @@ def _check_format(fmt: str) -> str:
 # --- reading records from the database, a chunk at a time ------------------------------------
 
 
-def _chunks_all(session: Session, chunk_size: int) -> Iterator[list[tuple[int, str]]]:
+Row = tuple[int, str | None, bytes | None]  # record id, MARC-in-JSON text, cached ISO 2709 bytes
+
+
+def _columns(cached: bool) -> tuple[Any, ...]:
+    """The columns read per record; with `cached`, the ISO 2709 bytes and the text only where none are."""
+    if not cached:
+        return (RecordMarc.record_id, RecordMarc.marc, null())
+    text = case((RecordMarc.iso2709.is_(None), RecordMarc.marc), else_=null())
+    return (RecordMarc.record_id, text, RecordMarc.iso2709)
+
+
+def _chunks_all(session: Session, chunk_size: int, cached: bool = False) -> Iterator[list[Row]]:
     """Yield the whole catalogue in id order, `chunk_size` rows at a time (keyset pagination)."""
     last = 0
+    columns = _columns(cached)
+    key = RecordMarc.record_id
     while True:
         rows = [
-            (rid, text)
-            for rid, text in session.execute(
-                select(Record.id, Record.marc).where(Record.id > last).order_by(Record.id).limit(chunk_size)
+            (rid, text, iso)
+            for rid, text, iso in session.execute(
+                select(*columns).where(key > last).order_by(key).limit(chunk_size)
             )
         ]
         if not rows:
@@ -193,16 +208,18 @@ def _chunks_all(session: Session, chunk_size: int) -> Iterator[list[tuple[int, s
 
 
 def _chunks_of_ids(
-    session: Session, ids: Iterable[int], chunk_size: int, report: ExportReport
-) -> Iterator[list[tuple[int, str]]]:
+    session: Session, ids: Iterable[int], chunk_size: int, report: ExportReport, cached: bool = False
+) -> Iterator[list[Row]]:
     """Yield the records with these ids in the order given (duplicates dropped), a chunk at a time."""
     seen: set[int] = set()
     batch: list[int] = []
+    columns = _columns(cached)
 
-    def fetch(wanted: list[int]) -> list[tuple[int, str]]:
-        found = dict(session.execute(select(Record.id, Record.marc).where(Record.id.in_(wanted))).all())
+    def fetch(wanted: list[int]) -> list[Row]:
+        stmt = select(*columns).where(RecordMarc.record_id.in_(wanted))
+        found = {rid: (rid, text, iso) for rid, text, iso in session.execute(stmt)}
         report.missing += len(wanted) - len(found)
-        return [(rid, found[rid]) for rid in wanted if rid in found]
+        return [found[rid] for rid in wanted if rid in found]
 
     for rid in ids:
         rid = int(rid)
@@ -314,9 +331,34 @@ def _item_json(values: dict[str, Any]) -> dict[str, Any]:
     return {"952": {"ind1": " ", "ind2": " ", "subfields": [{c: v} for c, v in _item_subfields(values)]}}
 
 
+def _is_marc_json(text: str | None) -> bool:
+    """True when stored text looks like a MARC-in-JSON object (what the writers take)."""
+    return text is not None and text.startswith('{"leader":')
+
+
+def _iso2709_cached(chunks: Iterator[list[Row]], report: ExportReport) -> Iterator[bytes]:
+    """ISO 2709 without copies: each record's cached bytes, or the writer's output where none are cached."""
+    for rows in chunks:
+        for rid, text, cached in rows:
+            if cached is not None:
+                report.written += 1
+                yield cached if isinstance(cached, bytes) else bytes(cached)
+                continue
+            if not _is_marc_json(text):
+                report.skip(rid, "the stored record is not a MARC-in-JSON object")
+                continue
+            try:
+                data = marc.iso2709_from_json(text)  # type: ignore[arg-type]
+            except marc.MarcWriteError as exc:
+                report.skip(rid, str(exc))
+                continue
+            report.written += 1
+            yield data
+
+
 def _records(
     session: Session,
-    chunks: Iterator[list[tuple[int, str]]],
+    chunks: Iterator[list[Row]],
     with_items: bool,
     report: ExportReport,
     current: list[int],
@@ -331,16 +373,16 @@ def _records(
     for rows in chunks:
         if not with_items:
             # The writers take the stored text as it is (the fastest path).
-            for rid, text in rows:
-                if not text.startswith('{"leader":'):
+            for rid, text, _iso in rows:
+                if not _is_marc_json(text):
                     report.skip(rid, "the stored record is not a MARC-in-JSON object")
                     continue
                 current[0] = rid
                 report.written += 1
-                yield text
+                yield text  # type: ignore[misc]
             continue
-        items = _items_of(session, [rid for rid, _ in rows])
-        for rid, text in rows:
+        items = _items_of(session, [row[0] for row in rows])
+        for rid, text, _iso in rows:
             try:
                 obj = loads(text)
             except ValueError as exc:
@@ -397,11 +439,15 @@ def export(
         raise ValueError("chunk_size must be at least 1")
     report = report if report is not None else ExportReport(fmt)
     current = [0]
+    cached = fmt == "iso2709" and not with_items
     if ids is None:
-        chunks = _chunks_all(session, chunk_size)
+        chunks = _chunks_all(session, chunk_size, cached)
     else:
         wanted = ids(session) if callable(ids) else ids
-        chunks = _chunks_of_ids(session, wanted, chunk_size, report)
+        chunks = _chunks_of_ids(session, wanted, chunk_size, report, cached)
+    if cached:
+        yield from _buffered(_iso2709_cached(chunks, report))
+        return
     records = _records(session, chunks, with_items, report, current)
 
     def on_error(_number: int, _record: Any, exc: marc.MarcWriteError) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _enc  # the C encoder of json.dumps(ensure_ascii=False)
 from typing import Any
 
 from pymarc import Record as MarcRecord
@@ -29,7 +30,58 @@ def _clip(text: str | None, n: int) -> str:
 
 def record_json(record: MarcRecord) -> str:
     """Return the lossless MARC-in-JSON text stored for a record."""
-    return json.dumps(marc.record_to_dict(record), ensure_ascii=False, separators=(",", ":"))
+    return '{"leader":' + _enc(str(record.leader)) + ',"fields":' + fields_json(record) + "}"
+
+
+# fields_json writes the JSON text itself, with the C string encoder json.dumps uses for each value
+# and the JSON around the values remembered per field head ({"245":{"ind1":…,"subfields":[) and
+# subfield code ({"a":); anything that is not text goes through json.dumps.
+_HEADS: dict[tuple[str, str, str], str] = {}
+_CODES: dict[str, str] = {}
+_CACHE_MAX = 20_000
+
+
+def fields_json(record: MarcRecord) -> str:
+    """Return the "fields" list of the record's MARC-in-JSON text (the same text as `_slow_fields_json`)."""
+    try:
+        return _fields_json(record)
+    except (TypeError, IndexError):  # a tag, indicator, code or value that is not text
+        return _slow_fields_json(record)
+
+
+def _fields_json(record: MarcRecord) -> str:
+    out = []
+    append = out.append
+    heads = _HEADS
+    codes = _CODES
+    for f in record.fields:
+        if f.control_field:
+            append("{" + _enc(f.tag) + ":" + _enc(f.data or "") + "}")
+            continue
+        ind = f.indicators
+        key = (f.tag, ind[0], ind[1])
+        head = heads.get(key)
+        if head is None:
+            head = (
+                "{" + _enc(f.tag) + ':{"ind1":' + _enc(ind[0]) + ',"ind2":' + _enc(ind[1]) + ',"subfields":['
+            )
+            if len(heads) < _CACHE_MAX:
+                heads[key] = head
+        parts = []
+        for code, value in f.subfields:
+            prefix = codes.get(code)
+            if prefix is None:
+                prefix = "{" + _enc(code) + ":"
+                if len(codes) < _CACHE_MAX:
+                    codes[code] = prefix
+            parts.append(prefix + _enc(value))
+        append(head + "},".join(parts) + "}]}}" if parts else head + "]}}")
+    return "[" + ",".join(out) + "]"
+
+
+def _slow_fields_json(record: MarcRecord) -> str:
+    """The "fields" list as json.dumps writes it (the reference for `fields_json`)."""
+    return json.dumps(marc.record_to_dict(record)["fields"], ensure_ascii=False, separators=(",", ":"))
 
 
 def record_from_json(text: str) -> MarcRecord:

@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ET  # noqa: S405 - expat >= 2.4 limits entity expansion
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import IO, Any, NamedTuple
 
 from pymarc import Field, Indicators, Leader, Record, Subfield
@@ -107,6 +108,9 @@ class ParsedRecord:
     encoding: str | None = None
     warnings: list[str] = field(default_factory=list)
     length: int | None = None
+    # The record's bytes as read, when they are exactly what record_to_iso2709 writes for it (UTF-8
+    # ISO 2709 read without any repair or warning): a cache of its ISO 2709 form.
+    raw: bytes | None = None
 
     @property
     def ok(self) -> bool:
@@ -383,6 +387,8 @@ def _parse_iso_record(raw: bytes, index: int, offset: int, encoding: str) -> Par
     tags: list[str] = []
     chunks: list[bytes] = []
     consistent = True
+    contiguous = True  # each field starts where the one before it ends
+    next_start = 0
     for pos in range(0, len(dir_text), 12):
         tag = dir_text[pos : pos + 3]
         len_text = dir_text[pos + 3 : pos + 7]
@@ -395,6 +401,9 @@ def _parse_iso_record(raw: bytes, index: int, offset: int, encoding: str) -> Par
         start = int(off_text)
         end = start + int(len_text)
         tags.append(tag)
+        if start != next_start:
+            contiguous = False
+        next_start = end
         if consistent and 0 < end <= area_len and area[end - 1] == 0x1E:
             chunks.append(area[start : end - 1])
         else:
@@ -425,6 +434,17 @@ def _parse_iso_record(raw: bytes, index: int, offset: int, encoding: str) -> Par
     record.leader = Leader(leader)
     record.fields = _make_fields(tags, texts, warnings)
     result.record = record
+    if (
+        contiguous
+        and consistent
+        and not warnings
+        and result.encoding == "utf-8"
+        and next_start == area_len
+        and leader[9:12] == "a22"
+        and leader[20:] == "4500"
+        and area.count(b"\x1e") == len(tags)
+    ):
+        result.raw = raw
     return result
 
 
@@ -534,6 +554,7 @@ def _decode_fields(
 
 _new_field = Field.__new__
 _tuple_new = tuple.__new__
+_INDICATORS: dict[str, Indicators] = {}  # one (immutable) Indicators per pair of characters
 
 
 def _make_fields(tags: list[str], texts: list[str], warnings: list[str]) -> list[Field]:
@@ -576,10 +597,15 @@ def _make_fields(tags: list[str], texts: list[str], warnings: list[str]) -> list
                 subfields.append(_tuple_new(Subfield, (part[0], part[1:])))
             else:
                 warnings.append(f"field {tag} has an empty subfield (no code); it was dropped")
+        indicators = _INDICATORS.get(ind)
+        if indicators is None:
+            indicators = _tuple_new(Indicators, (ind[0], ind[1]))
+            if len(_INDICATORS) < 10_000:
+                _INDICATORS[ind] = indicators
         f = _new_field(Field)
         f.tag = tag
         f.data = None
-        f._indicators = _tuple_new(Indicators, (ind[0], ind[1]))
+        f._indicators = indicators
         f.subfields = subfields
         f.control_field = False
         append(f)
@@ -1082,7 +1108,7 @@ def _title(f: Field) -> str:
             tail = value.rstrip()[-1:]
             if tail in (":", "=", ";"):
                 parts[-1] = parts[-1] + " " + tail
-    return " ".join(p for p in parts if p)
+    return " ".join([p for p in parts if p])
 
 
 def _subject(f: Field) -> str:
@@ -1091,12 +1117,12 @@ def _subject(f: Field) -> str:
     parts: list[str] = []
     for code, value in f.subfields:
         if code in _SUBDIVISIONS:
-            value = _trim(normalize_text(value))
+            value = _trim(nfc(value))
             if value:
                 parts.append(value)
         elif code not in _SUBJECT_SKIP and code:
             main.append(value.strip())
-    head = _trim(normalize_text(" ".join(m for m in main if m)))
+    head = _trim(nfc(" ".join([m for m in main if m])))
     return " -- ".join([head, *parts] if head else parts)
 
 
@@ -1122,7 +1148,7 @@ def extract(record: Record) -> RecordFields:
         elif tag[:1] == "6" and not f.control_field:
             subject_fields.append(f)
     out = RecordFields()
-    norm = normalize_text
+    norm = nfc  # normalize_text
     get = by_tag.get
 
     f245 = get("245")
@@ -1341,9 +1367,23 @@ _NON_REPEATABLE = ("001", "003", "005", "008", "100", "110", "111", "130", "245"
 
 def validate(record: Record) -> list[Problem]:
     """Check a record's structure and name each problem's field in plain words."""
+    problems, kind = _leader_problems(str(record.leader))
+    fields = record.fields
+    counts = _clean_field_counts(fields, kind)
+    if counts is None:  # some field has a problem: look at each one closely
+        counts = _field_problems(fields, kind, problems)
+    if kind == "bibliographic" and "245" not in counts:
+        problems.append(Problem("245", "there is no 245 (title) field"))
+    for tag in _NON_REPEATABLE:
+        if counts.get(tag, 0) > 1:
+            problems.append(Problem(tag, f"field {tag} appears {counts[tag]} times; it is not repeatable"))
+    return problems
+
+
+def _leader_problems(leader: str) -> tuple[list[Problem], str]:
+    """Return the leader's problems and the kind of record it says."""
     problems: list[Problem] = []
     add = problems.append
-    leader = str(record.leader)
     if len(leader) != 24:
         add(Problem("LDR", f"the leader is {len(leader)} characters long; it must be 24"))
         kind = "unknown"
@@ -1367,8 +1407,63 @@ def validate(record: Record) -> list[Problem]:
             if leader[pos] not in allowed:
                 add(Problem("LDR", f"leader/{pos:02d} ({name}) {leader[pos]!r} is unusual", "warning"))
 
+    return problems, kind
+
+
+_CONTROL_TAGS = frozenset(f"{n:03d}" for n in range(1, 10))
+_DATA_TAGS = frozenset(f"{n:03d}" for n in range(10, 1000))
+_first = itemgetter(0)
+_second = itemgetter(1)
+
+
+def _clean_field_counts(fields: list[Field], kind: str) -> dict[str, int] | None:
+    """Count the fields by tag when none of them has a problem `_field_problems` would name, else None.
+
+    The quick path of `validate`: one look at each field and one search of all the text for control
+    characters, instead of a check of every subfield.
+    """
     counts: dict[str, int] = {}
-    for f in record.fields:
+    texts: list[str] = []
+    subfields: list[Any] = []
+    control_tags = _CONTROL_TAGS
+    data_tags = _DATA_TAGS
+    indicator_ok = _INDICATOR_OK
+    try:
+        for f in fields:
+            tag = f.tag
+            counts[tag] = counts.get(tag, 0) + 1
+            if tag in data_tags:
+                if f.control_field or f.data:
+                    return None
+                subs = f.subfields
+                ind = f.indicators
+                if not subs or ind is None or ind[0] not in indicator_ok or ind[1] not in indicator_ok:
+                    return None
+                subfields += subs
+            elif tag in control_tags:
+                data = f.data
+                if not data or f.subfields or not f.control_field or _SD in data:
+                    return None
+                if tag == "008" and kind == "bibliographic" and len(data) != 40:
+                    return None
+                texts.append(data)
+            else:
+                return None
+        if not _CODE_OK.issuperset(map(_first, subfields)):
+            return None
+        texts.extend(map(_second, subfields))
+        if _BAD_CHARS.search("".join(texts)):
+            return None
+    except (TypeError, AttributeError, IndexError):
+        return None
+    return counts
+
+
+def _field_problems(fields: list[Field], kind: str, problems: list[Problem]) -> dict[str, int]:
+    """Append every field's problems to `problems`; return the number of fields of each tag."""
+    add = problems.append
+    counts: dict[str, int] = {}
+    for f in fields:
         tag = f.tag
         counts[tag] = counts.get(tag, 0) + 1
         if len(tag) != 3:
@@ -1414,12 +1509,7 @@ def validate(record: Record) -> list[Problem]:
                 add(Problem(tag, f"the subfield code {code!r} is not a lowercase letter or digit", "warning"))
             if _BAD_CHARS.search(value):
                 add(Problem(tag, f"subfield ${code} contains control characters"))
-    if kind == "bibliographic" and "245" not in counts:
-        add(Problem("245", "there is no 245 (title) field"))
-    for tag in _NON_REPEATABLE:
-        if counts.get(tag, 0) > 1:
-            add(Problem(tag, f"field {tag} appears {counts[tag]} times; it is not repeatable"))
-    return problems
+    return counts
 
 
 # --- writing -----------------------------------------------------------------------------------

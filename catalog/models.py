@@ -12,14 +12,18 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
 from app.errors import N_
+from catalog import marc as marc_io
 
 
 class ItemStatus(StrEnum):
@@ -85,20 +89,38 @@ def can_change_status(old: ItemStatus | str, new: ItemStatus | str) -> bool:
     return ItemStatus(new) in ITEM_TRANSITIONS[ItemStatus(old)]
 
 
+def iso2709_or_none(marc_json: str) -> bytes | None:
+    """Return a stored record's ISO 2709 bytes, or None when ISO 2709 cannot hold it."""
+    try:
+        return marc_io.iso2709_from_json(marc_json)
+    except marc_io.MarcWriteError:
+        return None
+
+
+class RecordMarc(Base):
+    """A record's MARC data, kept apart from `records` so that searching and sorting read narrow rows."""
+
+    __tablename__ = "record_marc"
+
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    # The whole record, every tag (880, 9XX) kept, text exactly as received until edited.
+    marc: Mapped[str] = mapped_column(Text)
+    # The same record as ISO 2709 bytes, cached for export; NULL when ISO 2709 cannot hold it.
+    iso2709: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
 class Record(Base):
-    """A bibliographic record: the MARC21 record as received (MARC-in-JSON) and extracted columns."""
+    """A bibliographic record: extracted columns; its MARC21 data (MARC-in-JSON) is in `record_marc`."""
 
     __tablename__ = "records"
     __table_args__ = (
         Index("ix_records_title_sort", "title_sort"),
-        Index("ix_records_year", "year"),
+        Index("ix_records_year_id", "year", "id"),  # year order, newest first: see catalog/search.py
         Index("ix_records_language", "language"),
         Index("ix_records_classification", "classification"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # The whole record, every tag (880, 9XX) kept, text exactly as received until edited.
-    marc: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text, default="")
     title_sort: Mapped[str] = mapped_column(String(1000), default="")
     responsibility: Mapped[str] = mapped_column(Text, default="")
@@ -127,8 +149,38 @@ class Record(Base):
 
     items = relationship("Item", back_populates="record", order_by="Item.accession_number")
     keys = relationship("RecordKey", cascade="all, delete-orphan", passive_deletes=True)
+    # Loaded on first use (record pages ask for it with joinedload): lists and searches never need it.
+    marc_data: Mapped[RecordMarc | None] = relationship(
+        RecordMarc, uselist=False, cascade="all, delete-orphan", passive_deletes=True
+    )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @hybrid_property
+    def marc(self) -> str | None:
+        """The record as MARC-in-JSON text (every tag kept, text as received until edited)."""
+        return self.marc_data.marc if self.marc_data is not None else None
+
+    @marc.inplace.setter
+    def _marc_setter(self, value: str) -> None:
+        """Store new MARC data and its ISO 2709 bytes; the record's version goes up on the next flush."""
+        data = self.marc_data
+        if data is None:
+            self.marc_data = RecordMarc(marc=value, iso2709=iso2709_or_none(value))
+        elif data.marc != value:
+            data.marc = value
+            data.iso2709 = iso2709_or_none(value)
+        else:
+            return
+        if self.id is not None:
+            # The MARC data lives in another table: touch the row so that its version changes too.
+            self.updated_at = utcnow()
+
+    @marc.inplace.expression
+    @classmethod
+    def _marc_expression(cls):
+        """In SQL: the record's MARC text as a correlated subquery (prefer joining RecordMarc)."""
+        return sa_select(RecordMarc.marc).where(RecordMarc.record_id == cls.id).scalar_subquery()
 
     def __repr__(self) -> str:
         return f"<Record {self.id} {self.title[:40]!r}>"
@@ -179,7 +231,10 @@ class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
         Index("ix_items_record_id", "record_id"),
-        Index("ix_items_library_status", "library_id", "status"),
+        # Search filters: the ids of the records with a copy in a library (and status), or in a
+        # status, read from an index in record order (no row read): see catalog/search.py.
+        Index("ix_items_library_record_status", "library_id", "record_id", "status"),
+        Index("ix_items_status_record", "status", "record_id"),
         Index("ix_items_call_number", "call_number"),
         CheckConstraint("price_vnd IS NULL OR price_vnd >= 0", name="price_non_negative"),
         UniqueConstraint("accession_number", name="uq_items_accession_number"),

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from pymarc import Record as MarcRecord
 from sqlalchemy import and_, func, or_, select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
@@ -17,7 +17,7 @@ from app.network.models import LIBRARY_KINDS, Site
 from app.text import fold, sort_key
 from catalog.indexing import record_from_json
 from catalog.isbd import IsbdView, describe
-from catalog.models import AccessionSequence, Item, Record
+from catalog.models import AccessionSequence, Item, Record, RecordMarc
 
 HISTORY_LIMIT = 200
 
@@ -57,7 +57,7 @@ def record_items(session: Session, record_id: int) -> list[Item]:
 
 def record_page(session: Session, record_id: int) -> RecordPage | None:
     """Return everything the record page needs, or None when there is no such record."""
-    row = session.get(Record, record_id)
+    row = session.get(Record, record_id, options=[joinedload(Record.marc_data)])
     if row is None:
         return None
     record = record_from_json(row.marc)
@@ -111,13 +111,12 @@ def recent_identical_record(
         return None
     stmt = (
         select(Record)
-        .where(Record.created_by_id == actor_id, Record.created_at >= since)
+        .join(RecordMarc, RecordMarc.record_id == Record.id)
+        .where(Record.created_by_id == actor_id, Record.created_at >= since, RecordMarc.marc == marc_json)
         .order_by(Record.id.desc())
+        .limit(1)
     )
-    for row in session.scalars(stmt):
-        if row.marc == marc_json:
-            return row
-    return None
+    return session.scalars(stmt).first()
 
 
 def copies_just_added_by(session: Session, record_id: int, actor_id: int | None, since: datetime) -> int:

@@ -226,8 +226,41 @@ def _direct_matches(session: Session, q: str) -> dict[int, str]:
 # --- filters -------------------------------------------------------------------------------------
 
 
+def _filter_parts(query: SearchQuery) -> tuple[list[str], list[str], dict[str, Any]]:
+    """Return the filters as conditions on `records r` and on `items i`, and their parameters."""
+    where, params = _record_filters(query)
+    items: list[str] = []
+    if query.library_id:
+        items.append("i.library_id = :library_id")
+        params["library_id"] = query.library_id
+    if query.status:
+        items.append("i.status = :status")
+        params["status"] = query.status
+    return where, items, params
+
+
+def _filter_selects(query: SearchQuery) -> tuple[list[str], dict[str, Any]]:
+    """Return one SELECT of record ids per filtered table (records, items), to be intersected."""
+    where, items, params = _filter_parts(query)
+    selects = []
+    if where:
+        selects.append("SELECT r.id FROM records r WHERE " + " AND ".join(where))  # noqa: S608
+    if items:
+        selects.append("SELECT i.record_id FROM items i WHERE " + " AND ".join(items))  # noqa: S608
+    return selects, params
+
+
 def _filters(query: SearchQuery) -> tuple[list[str], dict[str, Any]]:
     """Return SQL conditions on `records r` for the query's filters, and their parameters."""
+    where, items, params = _filter_parts(query)
+    if items:
+        exists = "EXISTS (SELECT 1 FROM items i WHERE i.record_id = r.id AND "  # noqa: S608
+        where.append(exists + " AND ".join(items) + ")")
+    return where, params
+
+
+def _record_filters(query: SearchQuery) -> tuple[list[str], dict[str, Any]]:
+    """Return SQL conditions on `records r` for the filters on its own columns, and their parameters."""
     where: list[str] = []
     params: dict[str, Any] = {}
     if query.year_from is not None:
@@ -244,34 +277,30 @@ def _filters(query: SearchQuery) -> tuple[list[str], dict[str, Any]]:
         where.append("r.classification >= :cls_lo AND r.classification < :cls_hi")
         params["cls_lo"] = query.classification
         params["cls_hi"] = query.classification[:-1] + chr(ord(query.classification[-1]) + 1)
-    if query.library_id or query.status:
-        cond = ["i.record_id = r.id"]
-        if query.library_id:
-            cond.append("i.library_id = :library_id")
-            params["library_id"] = query.library_id
-        if query.status:
-            cond.append("i.status = :status")
-            params["status"] = query.status
-        where.append("EXISTS (SELECT 1 FROM items i WHERE " + " AND ".join(cond) + ")")  # noqa: S608
     return where, params
 
 
 def _filter_ids(session: Session, query: SearchQuery, limit: int) -> list[int]:
-    """Return up to `limit` ids of records passing the filters, found through their indexes."""
-    where, params = _filters(query)
-    if query.library_id or query.status:
-        # Start from the copies (index on library and status), not from every record.
-        cond = []
-        if query.library_id:
-            cond.append("i.library_id = :library_id")
-        if query.status:
-            cond.append("i.status = :status")
-        conditions = " AND ".join(cond + [w for w in where if not w.startswith("EXISTS")])
-        sql = f"SELECT DISTINCT r.id FROM items i JOIN records r ON r.id = i.record_id WHERE {conditions}"  # noqa: S608
+    """Return up to `limit` ids of records passing the filters, newest first, found through indexes.
+
+    Each filtered table gives its ids from an index (records by year, language or class; copies by
+    library and status) and the sets are intersected, without reading a single row.
+    """
+    if _is_sqlite(session):
+        selects, params = _filter_selects(query)
+        sql = " INTERSECT ".join(selects) + " ORDER BY 1 DESC LIMIT :limit"
     else:
-        sql = "SELECT r.id FROM records r WHERE " + " AND ".join(where)  # noqa: S608
+        # PostgreSQL intersects whole sets (HashSetOp): stream instead, newest first, up to the limit.
+        where, items, params = _filter_parts(query)
+        if items and not where:
+            conditions = " AND ".join(items)
+            sql = f"SELECT DISTINCT i.record_id FROM items i WHERE {conditions} ORDER BY 1 DESC LIMIT :limit"  # noqa: S608
+        else:
+            where, params = _filters(query)
+            conditions = " AND ".join(where)
+            sql = f"SELECT r.id FROM records r WHERE {conditions} ORDER BY r.id DESC LIMIT :limit"  # noqa: S608
     params["limit"] = limit
-    return [row[0] for row in session.execute(text(sql + " LIMIT :limit"), params)]
+    return [row[0] for row in session.execute(text(sql), params)]
 
 
 def _order(session: Session, query: SearchQuery) -> str:
@@ -329,9 +358,11 @@ Candidate = tuple[int, str, str]  # record id, exact text, folded text
 def _candidates(session: Session, query: SearchQuery, terms: Terms) -> tuple[list[Candidate], bool]:
     """Return up to COUNT_LIMIT matching records with their index text, and True if there are more.
 
-    Three ways, chosen by what is cheap: the newest matches straight from the index; when filters
-    are selective, the filtered records checked one by one against the index; otherwise the
-    newest matches joined with the filters.
+    Without filters, the newest matches straight from the index. With filters on SQLite, the ids of
+    the matches and of the filtered records intersected (each side read from an index in id order,
+    merged, stopping at the limit), then the index text of those ids. On PostgreSQL: when filters are
+    selective, the filtered records checked against the index; otherwise the matches joined with
+    the filters.
     """
     source, cond, params = _match(session, terms)
     sid = _id_col(session)
@@ -342,6 +373,12 @@ def _candidates(session: Session, query: SearchQuery, terms: Terms) -> tuple[lis
     if not where:
         sql = f"SELECT {cols} FROM {source} WHERE {cond}{order} LIMIT :limit"  # noqa: S608
         rows = session.execute(text(sql), params).all()
+    elif _is_sqlite(session):
+        selects, fparams = _filter_selects(query)
+        selects.append(f"SELECT {sid} FROM {source} WHERE {cond}")  # noqa: S608
+        sql = " INTERSECT ".join(selects) + " ORDER BY 1 DESC LIMIT :limit"
+        ids = [row[0] for row in session.execute(text(sql), params)]
+        rows = _index_rows(session, ids)
     else:
         selected = _filter_ids(session, query, FILTER_LIMIT + 1)
         if len(selected) <= FILTER_LIMIT:
@@ -354,6 +391,18 @@ def _candidates(session: Session, query: SearchQuery, terms: Terms) -> tuple[lis
             rows = session.execute(text(sql), params).all()
     found = [(row[0], row[1], row[2]) for row in rows]
     return found[:COUNT_LIMIT], len(found) > COUNT_LIMIT
+
+
+def _index_rows(session: Session, ids: list[int]) -> list[Candidate]:
+    """Return the index rows (id, exact, folded) of these records, in the order of `ids`."""
+    if not ids:
+        return []
+    key = "rowid" if _is_sqlite(session) else "record_id"
+    stmt = text(
+        f"SELECT {key}, exact, folded FROM record_search WHERE {key} IN :ids"  # noqa: S608
+    ).bindparams(bindparam("ids", expanding=True))
+    found = {row[0]: (row[0], row[1], row[2]) for row in session.execute(stmt, {"ids": ids})}
+    return [found[i] for i in ids if i in found]
 
 
 def _check_ids(
@@ -446,17 +495,58 @@ def _ids_fulltext(
     where, fparams = _filters(query)
     params.update(mparams)
     params.update(fparams)
-    index = ""
+    matching = f"r.id IN (SELECT {_id_col(session)} FROM {source} WHERE {cond})"  # noqa: S608
+    return _walk(session, query, [matching, *where], params, offset, limit), total, bounded
+
+
+def _walk(
+    session: Session, query: SearchQuery, where: list[str], params: dict[str, Any], offset: int, limit: int
+) -> list[int]:
+    """Return one page of the records passing `where`, walking the title (or year) index in order.
+
+    Records without a year come last in year order. SQLite keeps NULL last in a descending walk of
+    the year index; PostgreSQL's index on (year, id) walked backwards gives NULL first, so there the
+    dated records are read first and then, if the page is not full, those without a year.
+    """
     if _is_sqlite(session):
-        index = (
-            " INDEXED BY ix_records_year" if query.sort == Sort.YEAR else " INDEXED BY ix_records_title_sort"
+        index = "ix_records_year_id" if query.sort == Sort.YEAR else "ix_records_title_sort"
+        return _page(
+            session, f"records r INDEXED BY {index}", where, _order(session, query), params, offset, limit
         )
-    sql = text(
-        f"SELECT r.id FROM records r{index} WHERE r.id IN (SELECT {_id_col(session)} FROM {source} "  # noqa: S608
-        f"WHERE {cond})" + "".join(" AND " + w for w in where) + f" ORDER BY {_order(session, query)} "
-        "LIMIT :limit OFFSET :offset"
+    if query.sort != Sort.YEAR:
+        return _page(session, "records r", where, _order(session, query), params, offset, limit)
+    dated = _page(
+        session, "records r", [*where, "r.year IS NOT NULL"], "r.year DESC, r.id DESC", params, offset, limit
     )
-    return [row[0] for row in session.execute(sql, params)], total, bounded
+    if len(dated) == limit:
+        return dated
+    skip = 0
+    if not dated and offset:
+        conditions = " AND ".join([*where, "r.year IS NOT NULL"])
+        sql = f"SELECT count(*) FROM records r WHERE {conditions}"  # noqa: S608
+        count = session.execute(text(sql), params).scalar_one()
+        skip = max(offset - count, 0)
+    undated = _page(
+        session, "records r", [*where, "r.year IS NULL"], "r.id DESC", params, skip, limit - len(dated)
+    )
+    return dated + undated
+
+
+def _page(
+    session: Session,
+    source: str,
+    where: list[str],
+    order: str,
+    params: dict[str, Any],
+    offset: int,
+    limit: int,
+) -> list[int]:
+    """Run SELECT r.id FROM `source` WHERE … ORDER BY `order` with a limit and an offset."""
+    conditions = " WHERE " + " AND ".join(where) if where else ""
+    sql = f"SELECT r.id FROM {source}{conditions} ORDER BY {order} LIMIT :page_limit OFFSET :page_offset"  # noqa: S608
+    return [
+        row[0] for row in session.execute(text(sql), {**params, "page_limit": limit, "page_offset": offset})
+    ]
 
 
 def _ids_browse(session: Session, query: SearchQuery, offset: int, limit: int) -> tuple[list[int], int, bool]:
@@ -466,12 +556,7 @@ def _ids_browse(session: Session, query: SearchQuery, offset: int, limit: int) -
     order = _order(session, query)
     if not where:
         total = session.execute(text("SELECT count(*) FROM records")).scalar_one()
-        sql = f"SELECT r.id FROM records r ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608
-        return (
-            [row[0] for row in session.execute(text(sql), params)],
-            min(total, COUNT_LIMIT),
-            total > COUNT_LIMIT,
-        )
+        return _walk(session, query, [], {}, offset, limit), min(total, COUNT_LIMIT), total > COUNT_LIMIT
     selected = _filter_ids(session, query, COUNT_LIMIT + 1)
     bounded = len(selected) > COUNT_LIMIT
     if not bounded:
@@ -481,14 +566,7 @@ def _ids_browse(session: Session, query: SearchQuery, offset: int, limit: int) -
         params = {"ids": selected or [0], "limit": limit, "offset": offset}
         return [row[0] for row in session.execute(sql, params)], len(selected), False
     # Many records pass: walk them in order through the sort index, checking the filters.
-    index = ""
-    if _is_sqlite(session):
-        index = (
-            " INDEXED BY ix_records_year" if query.sort == Sort.YEAR else " INDEXED BY ix_records_title_sort"
-        )
-    conditions = " AND ".join(where)
-    sql = f"SELECT r.id FROM records r{index} WHERE {conditions} ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608
-    return [row[0] for row in session.execute(text(sql), params)], COUNT_LIMIT, True
+    return _walk(session, query, where, params, offset, limit), COUNT_LIMIT, True
 
 
 # --- hits ------------------------------------------------------------------------------------------

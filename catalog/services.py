@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import services as audit
+from app.db import utcnow
 from app.errors import N_
 from app.network.models import LIBRARY_KINDS, Site
 from app.text import nfc
@@ -22,6 +23,7 @@ from catalog.models import (
     ItemStatus,
     Record,
     RecordKey,
+    RecordMarc,
     can_change_status,
 )
 
@@ -113,7 +115,10 @@ def create_record(
     """Validate and store a new bibliographic record; index it and record the creation."""
     check_record(record)
     indexed = index_record(record)
-    row = Record(**indexed.row, source=source[:200], created_by_id=actor_id, updated_by_id=actor_id)
+    columns = dict(indexed.row)
+    marc_json = columns.pop("marc")
+    row = Record(**columns, source=source[:200], created_by_id=actor_id, updated_by_id=actor_id)
+    row.marc_data = RecordMarc(marc=marc_json, iso2709=_iso2709(record))
     session.add(row)
     session.flush()
     _replace_keys(session, row.id, indexed.keys)
@@ -148,8 +153,16 @@ def update_record(
     before = audit.snapshot(row, RECORD_AUDIT_FIELDS)
     old_marc = row.marc
     indexed = index_record(record)
-    for name, value in indexed.row.items():
+    columns = dict(indexed.row)
+    marc_json = columns.pop("marc")
+    for name, value in columns.items():
         setattr(row, name, value)
+    if marc_json != old_marc:
+        if row.marc_data is None:
+            row.marc_data = RecordMarc(marc=marc_json)
+        row.marc_data.marc = marc_json
+        row.marc_data.iso2709 = _iso2709(record)
+        row.updated_at = utcnow()  # the MARC data is in another table: this makes the version go up
     row.updated_by_id = actor_id
     session.flush()
     _replace_keys(session, row.id, indexed.keys)
@@ -168,6 +181,14 @@ def update_record(
         changes=changes,
     )
     return row
+
+
+def _iso2709(record: MarcRecord) -> bytes | None:
+    """Return the ISO 2709 bytes cached for export, or None when ISO 2709 cannot hold the record."""
+    try:
+        return marc.record_to_iso2709(record)
+    except marc.MarcWriteError:
+        return None
 
 
 def _marc_lines(marc_json: str) -> str:
