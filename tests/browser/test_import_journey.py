@@ -1,4 +1,4 @@
-"""A cataloguer imports a MARC file in a real headless Chromium: upload, staging report, commit, find, edit."""
+"""A cataloguer imports a MARC file in headless Chromium: upload, staging report, commit, find, edit."""
 
 import re
 from pathlib import Path
