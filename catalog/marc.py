@@ -1734,12 +1734,18 @@ def iso2709_from_dict(obj: dict[str, Any]) -> bytes:
         or not "".join(tags).isascii()
     ):
         return record_to_iso2709(_as_record(obj))
+    assembled = _assemble_iso2709(leader, tags, texts, joined)
+    return assembled if assembled is not None else record_to_iso2709(_as_record(obj))
+
+
+def _assemble_iso2709(leader: str, tags: list[str], texts: list[str], joined: str) -> bytes | None:
+    """Return the ISO 2709 bytes of checked field texts, or None when a length limit is exceeded."""
     if joined.isascii():
         sizes = [len(t) + 1 for t in texts]
     else:
         sizes = [len(t) + 1 if t.isascii() else len(t.encode("utf-8")) + 1 for t in texts]
     if max(sizes, default=0) > 9999 or sum(sizes) > ISO2709_LIMIT:
-        return record_to_iso2709(_as_record(obj))
+        return None
     pad4, pad5 = _pads()
     directory: list[str] = []
     offset = 0
@@ -1749,7 +1755,7 @@ def iso2709_from_dict(obj: dict[str, Any]) -> bytes:
     base = 24 + 12 * len(directory) + 1
     total = base + offset + 1
     if total > ISO2709_LIMIT:
-        return record_to_iso2709(_as_record(obj))
+        return None
     head = f"{total:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
     area = joined + _FT if texts else ""
     return f"{head}{''.join(directory)}{_FT}{area}{_RT}".encode()
@@ -1872,25 +1878,8 @@ def iso2709_from_json(text: str) -> bytes:
     joined = _FT.join(texts)
     if not tagtext.isascii():
         return iso2709_from_dict(_loads_for_writing(text))
-    if joined.isascii():
-        sizes = [len(t) + 1 for t in texts]
-    else:
-        sizes = [len(t) + 1 if t.isascii() else len(t.encode("utf-8")) + 1 for t in texts]
-    if max(sizes, default=0) > 9999 or sum(sizes) > ISO2709_LIMIT:
-        return iso2709_from_dict(_loads_for_writing(text))
-    pad4, pad5 = _pads()
-    directory: list[str] = []
-    offset = 0
-    for tag, size in zip(tags, sizes, strict=True):
-        directory.append(tag + pad4[size] + pad5[offset])
-        offset += size
-    base = 24 + 12 * len(directory) + 1
-    total = base + offset + 1
-    if total > ISO2709_LIMIT:
-        return iso2709_from_dict(_loads_for_writing(text))
-    head = f"{total:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
-    area = joined + _FT if texts else ""
-    return f"{head}{''.join(directory)}{_FT}{area}{_RT}".encode()
+    assembled = _assemble_iso2709(leader, tags, texts, joined)
+    return assembled if assembled is not None else iso2709_from_dict(_loads_for_writing(text))
 
 
 def marcxml_from_json(text: str) -> str:
