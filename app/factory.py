@@ -174,8 +174,12 @@ def _register_cli(app: Flask) -> None:
     from app.demo import EXTRA_LOADERS
     from catalog.demo import load_demo_catalogue
 
-    if load_demo_catalogue not in EXTRA_LOADERS:
-        EXTRA_LOADERS.append(load_demo_catalogue)
+    from rotation.demo import load_demo_rotation
+
+    # Order matters: the rotation demo uses the catalogue's copies.
+    for loader in (load_demo_catalogue, load_demo_rotation):
+        if loader not in EXTRA_LOADERS:
+            EXTRA_LOADERS.append(loader)
 
 
 def _register_error_pages(app: Flask) -> None:
