@@ -173,7 +173,6 @@ def _register_cli(app: Flask) -> None:
 
     from app.demo import EXTRA_LOADERS
     from catalog.demo import load_demo_catalogue
-
     from rotation.demo import load_demo_rotation
 
     # Order matters: the rotation demo uses the catalogue's copies.
