@@ -143,7 +143,9 @@ def test_admin_creates_edits_and_resets_user(client, session, logged_in, make_si
     )
     assert response.status_code == 302
     events = session.scalars(
-        select(AuditEvent).where(AuditEvent.object_type == "user", AuditEvent.object_id == str(user.id))
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "user", AuditEvent.object_id == str(user.id))
+        .order_by(AuditEvent.id)
     ).all()
     assert [e.action for e in events] == ["user.create", "user.update", "user.reset_password"]
     assert all(e.actor_id == admin.id for e in events)
