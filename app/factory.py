@@ -35,6 +35,7 @@ def select_locale() -> str:
 def load_all_models() -> None:
     """Import every model module of every package, so Base.metadata describes the whole schema."""
     import app.models_registry  # noqa: F401
+    import catalog.acquisitions.models  # noqa: F401
     import catalog.models  # noqa: F401
     import rotation.models  # noqa: F401
 
@@ -136,11 +137,17 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(network_bp, url_prefix="/network")
+    from app.labels.views import bp as labels_bp
+    from app.plan.views import bp as plan_bp
 
+    app.register_blueprint(labels_bp, url_prefix="/labels")
+    app.register_blueprint(plan_bp, url_prefix="/plan")
+
+    from catalog.views import acq_bp, opac_bp
     from catalog.views import bp as catalog_bp
-    from catalog.views import opac_bp
 
     app.register_blueprint(catalog_bp, url_prefix="/catalog")
+    app.register_blueprint(acq_bp, url_prefix="/acquisitions")
     app.register_blueprint(opac_bp, url_prefix="/opac")
 
     from rotation.views import bp as rotation_bp
@@ -163,9 +170,17 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(sites_cli)
     app.cli.add_command(demo_cli)
 
+    from app.labels.cli import labels_cli
+
+    app.cli.add_command(labels_cli)
+
     from catalog.cli import catalog_cli
 
     app.cli.add_command(catalog_cli)
+
+    from catalog.cli.acquisitions import acquisitions_cli
+
+    app.cli.add_command(acquisitions_cli)
 
     from rotation.cli import rotation_cli
 

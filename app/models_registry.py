@@ -2,4 +2,6 @@
 
 import app.audit.models  # noqa: F401
 import app.auth.models  # noqa: F401
+import app.labels.models  # noqa: F401
 import app.network.models  # noqa: F401
+import app.plan.models  # noqa: F401

@@ -4,6 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("catalog", __name__, template_folder="../templates")
 opac_bp = Blueprint("opac", __name__, template_folder="../templates")
+acq_bp = Blueprint("acquisitions", __name__, template_folder="../templates")
 
 # Each module adds its routes to the blueprints above.
-from catalog.views import exporting, importing, items, records, search  # noqa: E402, F401
+from catalog.views import acquisitions, exporting, importing, items, labels, records, search  # noqa: E402, F401

@@ -5,4 +5,4 @@ from app.cli_util import AppCommandGroup
 rotation_cli = AppCommandGroup("rotation", help="Rotation batches, plans and shipments.")
 
 # Each module adds its commands to the group above.
-from rotation.cli import batches, plans, shipments  # noqa: E402, F401
+from rotation.cli import batches, labels, plans, shipments  # noqa: E402, F401

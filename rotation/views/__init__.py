@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("rotation", __name__, template_folder="../templates")
 
 # Each module adds its routes to the blueprint above.
-from rotation.views import batches, documents, plans, shipments  # noqa: E402, F401
+from rotation.views import batches, documents, labels, plans, shipments  # noqa: E402, F401

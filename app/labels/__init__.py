@@ -1,0 +1,1 @@
+"""Label printing: sheet and roll templates in millimetres, vector QR codes, barcodes, PDF output."""

@@ -1,0 +1,1 @@
+"""Saved label printers and their calibration offsets."""

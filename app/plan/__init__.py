@@ -1,0 +1,1 @@
+"""The plan's yearly targets per library and indicator, and progress against them."""

@@ -1,0 +1,1 @@
+"""Yearly targets and monthly figures entered for the plan's indicators."""

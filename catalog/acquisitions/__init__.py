@@ -1,0 +1,1 @@
+"""Acquisitions: intakes, receiving into numbered copies, withdrawals, stock checks, registers."""

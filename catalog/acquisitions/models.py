@@ -1,0 +1,1 @@
+"""Suppliers, intakes and their lines, withdrawals and stock checks."""

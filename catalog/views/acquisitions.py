@@ -1,0 +1,3 @@
+"""Web pages of acquisitions under /acquisitions."""
+
+from catalog.views import acq_bp  # noqa: F401
