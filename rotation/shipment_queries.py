@@ -15,6 +15,8 @@ from rotation.models import (
     Batch,
     BatchItem,
     BatchStatus,
+    LineState,
+    PointUsage,
     Shipment,
     ShipmentLine,
     ShipmentStatus,
@@ -110,7 +112,8 @@ def open_batch_of(session: Session, item_id: int) -> Batch | None:
     return session.scalar(
         select(Batch)
         .join(BatchItem, BatchItem.batch_id == Batch.id)
-        .where(BatchItem.item_id == item_id, BatchItem.is_open.is_(True))
+        # Plain "is_open" (not "IS true"), so PostgreSQL can use the partial unique index.
+        .where(BatchItem.item_id == item_id, BatchItem.is_open)
     )
 
 
@@ -286,5 +289,238 @@ def open_shipment_of(session: Session, batch_id: int) -> Shipment | None:
     return session.scalar(
         select(Shipment).where(
             Shipment.batch_id == batch_id, Shipment.status == ShipmentStatus.DISPATCHED.value
+        )
+    )
+
+
+# --- rotation points: the list and each point's history ----------------------------------------
+# (the helper for points owns this section)
+
+NO_DISTRICT_NAME = "—"
+
+
+def current_district(site: Site) -> str:
+    """Return the name of the district a site is in now (the commune after the 2025 reform), or "—"."""
+    unit = site.admin_unit
+    if unit is None:
+        return NO_DISTRICT_NAME
+    return (unit.district or unit).name
+
+
+@dataclass(frozen=True)
+class PointRow:
+    """One line of the points list: the point, its district, the batches it holds, its last receipt."""
+
+    site: Site
+    district: str
+    held: tuple[tuple[int, str], ...]  # (batch id, code) of the batches at the point now
+    incoming: tuple[tuple[int, str], ...]  # (shipment id, batch code) of the batches on their way to it
+    last_received_at: datetime | None
+
+
+def list_points(
+    session: Session,
+    *,
+    district: str | None = None,
+    kind: str | None = None,
+    q: str = "",
+    site_ids: Iterable[int] | None = None,
+    include_inactive: bool = True,
+) -> list[PointRow]:
+    """Return the rotation points (only `site_ids` when given), by district then name, filtered as asked.
+
+    `q` matches code, name, person in charge and district without regard to diacritics (app.text.fold).
+    A network has a few hundred points, so filtering by district and text happens here, in Python.
+    """
+    from app.network.models import POINT_KINDS
+    from app.text import fold, sort_key_str
+
+    kinds = [k.value for k in POINT_KINDS]
+    query = select(Site).where(Site.kind.in_([kind] if kind in kinds else kinds))
+    if site_ids is not None:
+        query = query.where(Site.id.in_(list(site_ids) or [-1]))
+    if not include_inactive:
+        query = query.where(Site.is_active.is_(True))
+    sites = list(session.scalars(query.order_by(Site.sort_key, Site.code)))
+    needle = fold(q.strip())
+    chosen: list[tuple[Site, str]] = []
+    for site in sites:
+        name = current_district(site)
+        if district and name != district:
+            continue
+        if needle and needle not in fold(f"{site.code} {site.name} {site.contact_person} {name}"):
+            continue
+        chosen.append((site, name))
+    ids = [s.id for s, _ in chosen] or [-1]
+    held: dict[int, list[tuple[int, str]]] = {}
+    for batch_id, code, holder in session.execute(
+        select(Batch.id, Batch.code, Batch.holder_site_id)
+        .where(Batch.status == BatchStatus.AT_POINT.value, Batch.holder_site_id.in_(ids))
+        .order_by(Batch.code)
+    ):
+        held.setdefault(holder, []).append((batch_id, code))
+    incoming: dict[int, list[tuple[int, str]]] = {}
+    for shipment_id, code, to_site in session.execute(
+        select(Shipment.id, Batch.code, Shipment.to_site_id)
+        .join(Shipment, Shipment.batch_id == Batch.id)
+        .where(Shipment.status == ShipmentStatus.DISPATCHED.value, Shipment.to_site_id.in_(ids))
+        .order_by(Batch.code)
+    ):
+        incoming.setdefault(to_site, []).append((shipment_id, code))
+    last = dict(
+        session.execute(
+            select(Shipment.to_site_id, func.max(Shipment.received_at))
+            .where(Shipment.status == ShipmentStatus.RECEIVED.value, Shipment.to_site_id.in_(ids))
+            .group_by(Shipment.to_site_id)
+        ).all()
+    )
+    rows = [
+        PointRow(
+            site, name, tuple(held.get(site.id, ())), tuple(incoming.get(site.id, ())), last.get(site.id)
+        )
+        for site, name in chosen
+    ]
+    rows.sort(key=lambda r: (r.district == NO_DISTRICT_NAME, sort_key_str(r.district), r.site.sort_key))
+    return rows
+
+
+def point_districts(session: Session, site_ids: Iterable[int] | None = None) -> list[str]:
+    """Return the districts that have rotation points (of `site_ids` when given), in Vietnamese order."""
+    from app.text import sort_key_str
+
+    names = {r.district for r in list_points(session, site_ids=site_ids)}
+    return sorted(names, key=lambda n: (n == NO_DISTRICT_NAME, sort_key_str(n)))
+
+
+@dataclass(frozen=True)
+class PointVisit:
+    """One stay of a batch at a point: how it came, who received it, how it left and what was missing."""
+
+    arrival: Shipment
+    received_by: str  # the name typed at receipt (or the account's name)
+    missing_on_arrival: int
+    damaged_on_arrival: int
+    departure: Shipment | None  # the shipment that took the batch on (None while it is still there)
+    differences: tuple[LineRow, ...]  # missing, damaged or extra copies found when it left
+
+
+@dataclass(frozen=True)
+class PointTitle:
+    """A title a point has received, how many times and when last: for "no title twice" decisions."""
+
+    record_id: int
+    title: str
+    times: int
+    last_received_at: datetime | None
+
+
+DIFFERENCE_STATES = (LineState.MISSING.value, LineState.DAMAGED.value, LineState.EXTRA.value)
+
+
+def point_visits(session: Session, site_id: int) -> list[PointVisit]:
+    """Return every batch sent to a point, newest first, paired with the shipment that took it away."""
+    from app.auth.models import User
+
+    shipments = [s for s in site_history(session, site_id) if s.status != ShipmentStatus.CANCELLED.value]
+    arrivals = [s for s in shipments if s.to_site_id == site_id]
+    departures: dict[int, Shipment] = {}
+    for arrival in arrivals:
+        departures_of_batch = [
+            s
+            for s in shipments
+            if s.batch_id == arrival.batch_id
+            and s.from_site_id == site_id
+            and (s.dispatched_at, s.id) > (arrival.dispatched_at, arrival.id)
+        ]
+        if departures_of_batch:
+            departures[arrival.id] = departures_of_batch[0]
+    ids = [s.id for s in arrivals] + [s.id for s in departures.values()]
+    counts: dict[tuple[int, str], int] = {}
+    if ids:
+        for shipment_id, state, n in session.execute(
+            select(ShipmentLine.shipment_id, ShipmentLine.state, func.count())
+            .where(ShipmentLine.shipment_id.in_(ids))
+            .group_by(ShipmentLine.shipment_id, ShipmentLine.state)
+        ):
+            counts[(shipment_id, state)] = n
+    differences: dict[int, list[LineRow]] = {}
+    if departures:
+        from catalog.models import Item, Record
+
+        for shipment_id, *row in session.execute(
+            select(
+                ShipmentLine.shipment_id,
+                ShipmentLine.id,
+                ShipmentLine.item_id,
+                Item.accession_number,
+                Item.call_number,
+                Record.title,
+                ShipmentLine.state,
+                ShipmentLine.resolution,
+                ShipmentLine.note,
+            )
+            .join(Item, Item.id == ShipmentLine.item_id)
+            .join(Record, Record.id == Item.record_id)
+            .where(
+                ShipmentLine.shipment_id.in_([s.id for s in departures.values()]),
+                ShipmentLine.state.in_(DIFFERENCE_STATES),
+            )
+            .order_by(Item.accession_number)
+        ):
+            differences.setdefault(shipment_id, []).append(LineRow(*row))
+    user_ids = {s.received_by_id for s in arrivals if s.received_by_id}
+    users = (
+        dict(session.execute(select(User.id, User.full_name).where(User.id.in_(user_ids))).all())
+        if user_ids
+        else {}
+    )
+    visits = []
+    for arrival in reversed(arrivals):
+        departure = departures.get(arrival.id)
+        visits.append(
+            PointVisit(
+                arrival=arrival,
+                received_by=arrival.received_by_name or users.get(arrival.received_by_id) or "",
+                missing_on_arrival=counts.get((arrival.id, LineState.MISSING.value), 0),
+                damaged_on_arrival=counts.get((arrival.id, LineState.DAMAGED.value), 0),
+                departure=departure,
+                differences=tuple(differences.get(departure.id, ())) if departure else (),
+            )
+        )
+    return visits
+
+
+def point_titles(session: Session, site_id: int) -> list[PointTitle]:
+    """Return the titles a point has received (copies not missing on arrival), in Vietnamese title order."""
+    from app.text import sort_key_str
+    from catalog.models import Item, Record
+
+    rows = session.execute(
+        select(
+            Record.id,
+            Record.title,
+            func.count(func.distinct(Shipment.id)),
+            func.max(Shipment.received_at),
+        )
+        .select_from(ShipmentLine)
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .join(Item, Item.id == ShipmentLine.item_id)
+        .join(Record, Record.id == Item.record_id)
+        .where(
+            Shipment.to_site_id == site_id,
+            Shipment.status == ShipmentStatus.RECEIVED.value,
+            ShipmentLine.state != LineState.MISSING.value,
+        )
+        .group_by(Record.id, Record.title)
+    ).all()
+    titles = [PointTitle(rid, title, int(times), last) for rid, title, times, last in rows]
+    return sorted(titles, key=lambda t: (sort_key_str(t.title), t.record_id))
+
+
+def point_usage(session: Session, site_id: int) -> list[PointUsage]:
+    """Return a point's monthly usage figures, newest month first."""
+    return list(
+        session.scalars(
+            select(PointUsage).where(PointUsage.site_id == site_id).order_by(PointUsage.month.desc())
         )
     )

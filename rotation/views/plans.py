@@ -397,11 +397,128 @@ def usage_page():
 
 # --- rotation statistics -------------------------------------------------------------------------
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _sheet_title(text: str) -> str:
+    """Return a valid worksheet title: at most 31 characters, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", " ", text)[:31]
+
+
+def xlsx_bytes(
+    title: str, headers: list[tuple[str, int]], rows: list[list], number_formats: dict | None = None
+):
+    """Return an XLSX workbook of one sheet: a bold frozen header row, typed cells, set column widths.
+
+    `headers` are (heading, width in characters); `number_formats` maps a 0-based column to a format.
+    """
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _sheet_title(title)
+    sheet.append([h for h, _w in headers])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for i, (_h, width) in enumerate(headers, 1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    for row in rows:
+        # A text starting with "=" must stay text, not become a formula.
+        sheet.append([f"'{v}" if isinstance(v, str) and v[:1] == "=" else v for v in row])
+    for col, fmt in (number_formats or {}).items():
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=col + 1, max_col=col + 1):
+            cell.number_format = fmt
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _xlsx_response(data: bytes, filename: str) -> Response:
+    return Response(
+        data, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+def stats_xlsx(report: usage.StatsReport) -> bytes:
+    """Return the rotation statistics as XLSX: one row per period and district, then the totals."""
+    headers = [
+        (_("Year"), 8),
+        (_("Quarter") if report.period_months == 3 else _("Month"), 9),
+        (_("District"), 30),
+        (_("Trips"), 10),
+        (_("Copies rotated"), 16),
+        (_("Points served"), 15),
+    ]
+    rows: list[list] = [
+        [
+            report.year,
+            r.period,
+            r.district,
+            r.trips,
+            r.copies,
+            r.points,
+        ]
+        for r in report.rows
+    ]
+    rows.append(
+        [
+            report.year,
+            None,
+            _("Total"),
+            sum(r.trips for r in report.rows),
+            sum(r.copies for r in report.rows),
+            None,
+        ]
+    )
+    rows.append([report.year, None, _("Shipments not confirmed"), report.unconfirmed, None, None])
+    rows.append([report.year, None, _("Batches overdue"), report.overdue_batches, None, None])
+    return xlsx_bytes(_("Rotation statistics %(year)d", year=report.year), headers, rows)
+
+
+def usage_xlsx(year: int, site_ids) -> bytes:
+    """Return a year's point usage as XLSX: one row per point and month, in the district of that month."""
+    from rotation.services.plans import district_name
+
+    rows_in = usage.usage_rows(db.session, year, site_ids)
+    sites = {
+        s.id: s
+        for s in db.session.scalars(select(Site).where(Site.id.in_({r.site_id for r in rows_in} or {-1})))
+    }
+    headers = [
+        (_("Code"), 12),
+        (_("Rotation point"), 40),
+        (_("District"), 24),
+        (_("Month"), 10),
+        (_("Visitors"), 10),
+        (_("Item uses"), 12),
+        (_("Readers' requests"), 18),
+        (_("Notes"), 40),
+    ]
+    rows = [
+        [
+            sites[r.site_id].code,
+            sites[r.site_id].name,
+            district_name(db.session, sites[r.site_id], r.month),
+            r.month,
+            r.visitors,
+            r.item_uses,
+            r.reader_requests,
+            r.notes,
+        ]
+        for r in rows_in
+    ]
+    return xlsx_bytes(_("Point usage %(year)d", year=year), headers, rows, {3: "mm/yyyy"})
+
 
 @bp.route("/stats")
 @staff_required
 def stats():
-    """Trips and copies rotated per period and district, points served, overdue counts; CSV on request."""
+    """Trips and copies rotated per period and district, points served, overdue counts; CSV or XLSX."""
     year = request.args.get("year", type=int) or local_today().year
     period_months = 3 if request.args.get("period") == "quarter" else 1
     report = usage.rotation_stats(db.session, year, period_months, today=local_today())
@@ -411,6 +528,8 @@ def stats():
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="rotation-stats-{year}.csv"'},
         )
+    if request.args.get("format") == "xlsx":
+        return _xlsx_response(stats_xlsx(report), f"rotation-stats-{year}.xlsx")
     totals = {
         "trips": sum(r.trips for r in report.rows),
         "copies": sum(r.copies for r in report.rows),
@@ -418,3 +537,12 @@ def stats():
     return render_template(
         "rotation/usage_stats.html", report=report, totals=totals, period_label=period_label, year=year
     )
+
+
+@bp.route("/usage.xlsx")
+@any_user
+def usage_xlsx_download():
+    """A year's point usage as XLSX (a point operator gets only their own points)."""
+    year = request.args.get("year", type=int) or local_today().year
+    site_ids = current_user.site_ids if _is_operator() else None
+    return _xlsx_response(usage_xlsx(year, site_ids), f"point-usage-{year}.xlsx")
