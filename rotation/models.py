@@ -116,6 +116,9 @@ class BatchItem(Base):
         ),
         UniqueConstraint("batch_id", "item_id", name="uq_batch_items_batch_item"),
         Index("ix_batch_items_batch_id", "batch_id"),
+        # Any membership of a copy (open or closed): its history, and the partial index above is
+        # only usable for the predicate `is_open`.
+        Index("ix_batch_items_item_id", "item_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -95,7 +95,7 @@ def stock_counts(session: Session, record_ids: set[int]) -> dict[int, int]:
         select(Item.record_id, func.count())
         .select_from(BatchItem)
         .join(Item, Item.id == BatchItem.item_id)
-        .where(BatchItem.is_open.is_(True), Item.record_id.in_(record_ids))
+        .where(BatchItem.is_open, Item.record_id.in_(record_ids))
         .group_by(Item.record_id)
     ).all()
     return {rid: n for rid, n in rows}

@@ -77,7 +77,7 @@ def _open_items(session: Session, batch_id: int) -> list[Item]:
         session.scalars(
             select(Item)
             .join(BatchItem, BatchItem.item_id == Item.id)
-            .where(BatchItem.batch_id == batch_id, BatchItem.is_open.is_(True))
+            .where(BatchItem.batch_id == batch_id, BatchItem.is_open)
             .order_by(Item.accession_number)
         )
     )
@@ -402,7 +402,7 @@ def scan_return(
         other = session.scalar(
             select(Batch.code)
             .join(BatchItem, BatchItem.batch_id == Batch.id)
-            .where(BatchItem.item_id == item.id, BatchItem.is_open.is_(True))
+            .where(BatchItem.item_id == item.id, BatchItem.is_open)
         )
         session.add(
             ShipmentLine(
@@ -592,7 +592,7 @@ def reconcile_and_close(session: Session, shipment: Shipment, *, actor_id: int |
     batch.holder_site_id = shipment.to_site_id
     session.execute(
         update(BatchItem)
-        .where(BatchItem.batch_id == batch.id, BatchItem.is_open.is_(True))
+        .where(BatchItem.batch_id == batch.id, BatchItem.is_open)
         .values(is_open=False)
         .execution_options(synchronize_session="fetch")
     )
