@@ -120,7 +120,7 @@ def _lock_item(session: Session, item_id: int) -> None:
     SQLite the write takes the database lock, and the busy timeout makes the second one wait. Either
     way the checks that follow read the winner's committed data.
     """
-    session.execute(text("UPDATE items SET id = id WHERE id = :id"), {"id": item_id})
+    session.execute(text("UPDATE items SET status = status WHERE id = :id"), {"id": item_id})
 
 
 def open_membership(session: Session, item_id: int) -> tuple[int, str] | None:
@@ -128,7 +128,7 @@ def open_membership(session: Session, item_id: int) -> tuple[int, str] | None:
     row = session.execute(
         select(Batch.id, Batch.code)
         .join(BatchItem, BatchItem.batch_id == Batch.id)
-        .where(BatchItem.item_id == item_id, BatchItem.is_open.is_(True))
+        .where(BatchItem.item_id == item_id, BatchItem.is_open)
     ).first()
     return (row[0], row[1]) if row else None
 
@@ -208,7 +208,7 @@ def create_batch(
         raise ValidationError(N_("The number of boxes must be at least 1."), field="box_count")
     year = (now or utcnow()).astimezone(LOCAL_TZ).year
     # The lock statement opens the transaction first, so the savepoint below nests inside it (SQLite).
-    session.execute(text("UPDATE sites SET id = id WHERE id = :id"), {"id": library.id})
+    session.execute(text("UPDATE sites SET name = name WHERE id = :id"), {"id": library.id})
     batch = Batch(
         home_library_id=library.id,
         holder_site_id=library.id,
@@ -323,6 +323,38 @@ def add_copies(
             report.added.append(add_copy(session, batch, code, actor_id, rules=rules))
         except CopyRefused as err:
             report.refused.append((code, err.reasons))
+    return report
+
+
+def add_items_by_id(
+    session: Session,
+    batch: Batch,
+    item_ids: Sequence[int],
+    actor_id: int | None = None,
+    *,
+    rules: stock_rules.StockRules = stock_rules.DEFAULT_RULES,
+) -> AddReport:
+    """Add copies chosen by id (a search result, an automatic fill) in one transaction.
+
+    Each goes through `add_copy`, so the same rules and the database's "one open batch per copy"
+    index apply; a copy refused (taken by another batch meanwhile, say) is reported, not fatal.
+    """
+    _require_status(batch, EDITABLE)
+    # In id order: two fills taking row locks in the same order wait for each other, never deadlock.
+    ids = sorted({int(i) for i in item_ids})
+    numbers = dict(session.execute(select(Item.id, Item.accession_number).where(Item.id.in_(ids))).all())
+    report = AddReport()
+    for item_id in ids:
+        number = numbers.get(item_id)
+        if number is None:
+            report.refused.append(
+                (str(item_id), [(N_("No copy has the number %(code)s."), {"code": item_id})])
+            )
+            continue
+        try:
+            report.added.append(add_copy(session, batch, number, actor_id, rules=rules))
+        except CopyRefused as err:
+            report.refused.append((number, err.reasons))
     return report
 
 
@@ -506,6 +538,7 @@ __all__ = [
     "AddReport",
     "add_copies",
     "add_copy",
+    "add_items_by_id",
     "close",
     "copy_count",
     "create_batch",

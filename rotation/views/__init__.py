@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-bp = Blueprint("rotation", __name__, template_folder="../templates")
+bp = Blueprint("rotation", __name__, template_folder="../templates", static_folder="../static")
 
 # Each module adds its routes to the blueprint above.
-from rotation.views import batches, documents, labels, plans, shipments  # noqa: E402, F401
+from rotation.views import batches, documents, labels, plans, points, shipments  # noqa: E402, F401

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+import secrets
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -12,18 +14,30 @@ from wtforms import SelectChoice
 
 from app.auth.models import Role
 from app.db import transaction
-from app.errors import DomainError
+from app.errors import N_, DomainError
 from app.extensions import db
 from app.security import any_user, roles_required, staff_required
 from app.web import Pagination, page_arg
 from catalog import queries as catalog_queries
+from catalog import search as catalog_search
 from catalog.models import ITEM_STATUS_LABELS, ItemStatus
-from rotation import queries
+from rotation import filling, queries
 from rotation.errors import CopyRefused
-from rotation.forms import ActionForm, BatchForm, MergeForm, PasteForm, ReadyForm, ScanForm, SplitForm
+from rotation.forms import (
+    ActionForm,
+    AddChosenForm,
+    BatchForm,
+    FillForm,
+    MergeForm,
+    PasteForm,
+    ReadyForm,
+    ScanForm,
+    SplitForm,
+)
 from rotation.models import BATCH_STATUS_LABELS, BatchStatus
 from rotation.rules import StockRules
 from rotation.services import batches as services
+from rotation.services import filling as filling_services
 from rotation.views import bp
 
 CHANGERS = (Role.ADMIN, Role.ROTATION)
@@ -216,23 +230,34 @@ def batch_scan(code: str):
     """Add one scanned copy (a keyboard-wedge scanner types the number and Enter)."""
     row = _batch_or_404(code)
     form = ScanForm()
+    as_json = request.accept_mimetypes.best == "application/json"  # rotation/static/rotation/scan.js
     if not form.validate_on_submit():
-        flash(_("Scan or type an accession number or barcode."), "error")
-        return _to_batch(row.code)
+        message = _("Scan or type an accession number or barcode.")
+        if as_json:
+            return jsonify(ok=False, messages=[message]), 422
+        flash(message, "error")
+        return _to_batch(row.code, scan="error")
     try:
         with transaction(db.session):
             item = services.add_copy(db.session, row, form.code.data, current_user.id, rules=stock_rules())
             number, item_id = item.accession_number, item.id
     except CopyRefused as err:
-        flash(error_text(err), "error")
-        for message, params in err.reasons[1:]:
-            flash(reason_text(message, params), "error")
-        return _to_batch(row.code)
+        messages = [error_text(err)] + [reason_text(m, p) for m, p in err.reasons[1:]]
     except DomainError as err:
-        flash(error_text(err), "error")
-        return _to_batch(row.code)
-    flash(_("Copy %(number)s added.", number=number), "success")
-    return _to_batch(row.code, added=item_id, _anchor=f"copy-{item_id}")
+        messages = [error_text(err)]
+    else:
+        message = _("Copy %(number)s added.", number=number)
+        target = url_for("rotation.batch", code=row.code, added=item_id, _anchor=f"copy-{item_id}")
+        if as_json:
+            flash(message, "success")
+            return jsonify(ok=True, messages=[message], url=target)
+        flash(message, "success")
+        return redirect(target)
+    if as_json:
+        return jsonify(ok=False, messages=messages), 422
+    for message in messages:
+        flash(message, "error")
+    return _to_batch(row.code, scan="error")
 
 
 @bp.route("/batches/<code>/paste", methods=["POST"])
@@ -383,6 +408,231 @@ def batch_merge(code: str):
     return _to_batch(row.code)
 
 
+# --- filling from a search result and by rules ----------------------------------------------------
+
+SEARCH_PER_PAGE = 20
+
+
+def _int_arg(name: str) -> int | None:
+    try:
+        return int(request.args.get(name) or 0) or None
+    except ValueError:
+        return None
+
+
+def _editable_or_redirect(row):
+    if row.status != BatchStatus.ASSEMBLING:
+        flash(
+            _("Batch %(code)s is not being assembled; reopen it to change its copies.", code=row.code),
+            "error",
+        )
+        return _to_batch(row.code)
+    return None
+
+
+@bp.route("/batches/<code>/search")
+@roles_required(*CHANGERS)
+def batch_search(code: str):
+    """Search the catalogue from a batch: each hit's copies, the eligible ones ready to tick."""
+    row = _batch_or_404(code)
+    if (response := _editable_or_redirect(row)) is not None:
+        return response
+    q = request.args.get("q", "").strip()[:300]
+    language = request.args.get("language", "").strip()[:3]
+    classification = request.args.get("classification", "").strip()[:20]
+    only_available = request.args.get("all") != "1"
+    result = None
+    copies: dict = {}
+    if q or language or classification:
+        result = catalog_search.search(
+            db.session,
+            catalog_search.SearchQuery(
+                q=q,
+                language=language or None,
+                classification=classification or None,
+                library_id=row.home_library_id if stock_rules().require_home_library else None,
+                status=ItemStatus.AVAILABLE.value if only_available else None,
+                page=page_arg(),
+                per_page=SEARCH_PER_PAGE,
+            ),
+        )
+        copies = filling_services.copies_of_records(
+            db.session, row, [h.id for h in result.hits], rules=stock_rules()
+        )
+    eligible_ids = [c.item_id for rows in copies.values() for c in rows if c.eligible]
+    return render_template(
+        "rotation/batch_search.html",
+        batch=row,
+        q=q,
+        language=language,
+        classification=classification,
+        only_available=only_available,
+        result=result,
+        copies=copies,
+        eligible_ids=eligible_ids,
+        pagination=Pagination(result.query.page, SEARCH_PER_PAGE, result.total) if result else None,
+        form=AddChosenForm(formdata=None),
+        reason_text=reason_text,
+        count=services.copy_count(db.session, row.id),
+        **_labels(),
+    )
+
+
+def _add_chosen(row, item_ids: list[int], *, source: str, destination: str | None = None, seed=None):
+    """Add copies by id in one transaction; flash the summary and show the refusals on the batch page."""
+    if not item_ids:
+        flash(_("Tick the copies to add."), "error")
+        return _to_batch(row.code)
+    try:
+        with transaction(db.session):
+            report = services.add_items_by_id(db.session, row, item_ids, current_user.id, rules=stock_rules())
+            filling_services.record_fill(
+                db.session, row, report, current_user.id, source=source, destination=destination, seed=seed
+            )
+            added = len(report.added)
+    except StaleDataError:
+        flash(_("Someone else changed this batch meanwhile. Look at it again and retry."), "error")
+        return _to_batch(row.code)
+    except DomainError as err:
+        flash(error_text(err), "error")
+        return _to_batch(row.code)
+    if added:
+        flash(ngettext("%(num)d copy added.", "%(num)d copies added.", added), "success")
+    if report.refused:
+        flash(
+            ngettext(
+                "%(num)d copy refused; see the reasons below.",
+                "%(num)d copies refused; see the reasons below.",
+                len(report.refused),
+            ),
+            "error",
+        )
+    db.session.expire_all()
+    return _render_batch(row, paste_report=report)
+
+
+@bp.route("/batches/<code>/add-chosen", methods=["POST"])
+@roles_required(*CHANGERS)
+def batch_add_chosen(code: str):
+    """Add the ticked copies of a search result, or every eligible copy shown ("add all")."""
+    row = _batch_or_404(code)
+    form = AddChosenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ids = form.shown_ids.data if request.form.get("action") == "all" else form.item_ids.data
+    return _add_chosen(row, list(ids or []), source="search")
+
+
+def _destination_choices() -> list[SelectChoice]:
+    return [SelectChoice(0, "—")] + [
+        SelectChoice(p.id, f"{p.code} — {p.name}") for p in filling_services.points(db.session)
+    ]
+
+
+def _fill_settings(form: FillForm) -> filling_services.FillSettings:
+    """Read the fill form into settings; a mix that cannot be read is put on its field (MixError)."""
+    class_shares: dict = {}
+    if form.class_mode.data == "custom":
+        try:
+            class_shares = filling.parse_mix(form.class_mix.data or "", kind="class")
+        except filling.MixError as err:
+            form.class_mix.errors.append(
+                _("Cannot read “%(part)s”: type classes like 8:40, 3:30.", part=err.part)
+            )
+            raise
+    try:
+        languages = filling.parse_mix(form.languages.data or "", kind="language")
+    except filling.MixError as err:
+        form.languages.errors.append(
+            _("Cannot read “%(part)s”: type languages like vie:80, tha:10, hmn:10.", part=err.part)
+        )
+        raise
+    return filling_services.FillSettings(
+        size=form.size.data or None,
+        class_shares=class_shares,
+        even_classes=form.class_mode.data == "even",
+        language_shares=languages,
+        children_percent=form.children_percent.data,
+        destination_id=form.destination_id.data or None,
+        last_rotations=form.last_rotations.data if form.last_rotations.data is not None else 3,
+        allow_duplicate_titles=bool(form.allow_duplicates.data),
+        strict=bool(form.strict.data),
+        seed=form.seed.data or 0,
+    )
+
+
+@bp.route("/batches/<code>/fill", methods=["GET", "POST"])
+@roles_required(*CHANGERS)
+def batch_fill(code: str):
+    """Fill a batch automatically by rules: the form, then a preview of what would be added."""
+    row = _batch_or_404(code)
+    if (response := _editable_or_redirect(row)) is not None:
+        return response
+    count = services.copy_count(db.session, row.id)
+    form = FillForm(formdata=request.form if request.method == "POST" else None)
+    form.destination_id.choices = _destination_choices()
+    if request.method == "GET":
+        form.size.data = max(row.target_size - count, 0) or None
+        form.seed.data = secrets.randbelow(1_000_000)
+    plan = None
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                plan = filling_services.plan_fill(db.session, row, _fill_settings(form), rules=stock_rules())
+            except filling.MixError:
+                status = 422
+            except DomainError as err:
+                _show_error(err, form)
+                status = 422
+        else:
+            status = 422
+    return (
+        render_template(
+            "rotation/batch_fill.html",
+            batch=row,
+            form=form,
+            plan=plan,
+            count=count,
+            breakdown=plan.result.breakdown() if plan else None,
+            add_form=AddChosenForm(formdata=None),
+            skipped_labels=SKIPPED_LABELS,
+            **_labels(),
+        ),
+        status,
+    )
+
+
+@bp.route("/batches/<code>/fill/add", methods=["POST"])
+@roles_required(*CHANGERS)
+def batch_fill_add(code: str):
+    """Add the copies of a fill preview (those another batch took meanwhile are reported)."""
+    row = _batch_or_404(code)
+    form = AddChosenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    destination = (request.form.get("destination") or "").strip()[:32] or None
+    try:
+        seed = int(request.form.get("seed") or 0)
+    except ValueError:
+        seed = None
+    return _add_chosen(
+        row, list(form.item_ids.data or []), source="rules", destination=destination, seed=seed
+    )
+
+
+SKIPPED_LABELS = {
+    filling.INELIGIBLE: N_("may not rotate"),
+    filling.IN_OTHER_BATCH: N_("in another open batch"),
+    filling.EXCLUDED_TITLE: N_("title the destination had recently"),
+    filling.DUPLICATE_TITLE: N_("title already chosen or in the batch"),
+    filling.LANGUAGE_NOT_ASKED: N_("language not asked for"),
+    filling.CLASS_NOT_ASKED: N_("class not asked for"),
+    filling.QUOTA_FULL: N_("its share was full"),
+    filling.NOT_NEEDED: N_("not needed"),
+}
+
+
 # --- the short address on the box label -------------------------------------------------------
 
 
@@ -405,3 +655,19 @@ def batch_short(code: str):
 # The short address lives at the site root (BASE_URL + "/b/" + code), outside the /rotation prefix,
 # but keeps the blueprint's endpoint name: url_for("rotation.batch_short", code=…).
 bp.record_once(lambda state: state.app.add_url_rule("/b/<code>", "rotation.batch_short", batch_short))
+
+
+def _declare_static_access(state) -> None:
+    """Give the blueprint's static files (rotation/static/rotation/*.js) an access rule: any user.
+
+    Flask registers the blueprint's static view itself, without the declaration every endpoint needs
+    (app/security.py closes undeclared endpoints even to an admin). The scripts serve pages behind a
+    login, so a logged-in user of any role may fetch them.
+    """
+    endpoint = f"{bp.name}.static"
+    view = state.app.view_functions.get(endpoint)
+    if view is not None:
+        state.app.view_functions[endpoint] = any_user(view)
+
+
+bp.record_once(_declare_static_access)
