@@ -118,6 +118,7 @@ class Record(Base):
         Index("ix_records_year_id", "year", "id"),  # year order, newest first: see catalog/search.py
         Index("ix_records_language", "language"),
         Index("ix_records_classification", "classification"),
+        Index("ix_records_created_at", "created_at"),  # the plan's "records catalogued" per month
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -236,6 +237,7 @@ class Item(Base):
         Index("ix_items_library_record_status", "library_id", "record_id", "status"),
         Index("ix_items_status_record", "status", "record_id"),
         Index("ix_items_call_number", "call_number"),
+        Index("ix_items_library_created_at", "library_id", "created_at"),  # copies acquired per month
         CheckConstraint("price_vnd IS NULL OR price_vnd >= 0", name="price_non_negative"),
         UniqueConstraint("accession_number", name="uq_items_accession_number"),
         UniqueConstraint("barcode", name="uq_items_barcode"),
