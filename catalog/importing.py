@@ -65,7 +65,7 @@ from app.text import nfc, sort_key_str
 from catalog import marc
 from catalog.errors import ValidationError
 from catalog.indexing import fields_json as _fields_json
-from catalog.indexing import record_from_json, search_texts
+from catalog.indexing import record_from_json, record_search_texts, search_texts, with_item_terms
 from catalog.models import AccessionSequence, Item, ItemStatus, Record, RecordMarc, iso2709_or_none
 from catalog.services import RECORD_AUDIT_FIELDS, allocate_accession_numbers, write_search_rows
 
@@ -117,11 +117,22 @@ ProgressCallback = Callable[[int, int, int], None]
 
 @dataclass(slots=True)
 class Rejection:
-    """A record that cannot be imported: its number in the file, byte offset (ISO 2709) and why."""
+    """A record that cannot be imported: its number in the file, byte offset (ISO 2709) and why.
+
+    `reason` is in English (the CLI and JSON show it); `parts` keeps it translatable for the web
+    page: [tag or "", English msgid, params] each (marc.render_reason joins them).
+    """
 
     record: int
     offset: int | None
     reason: str
+    parts: list[marc.ReasonPart] = field(default_factory=list)
+
+    def text(self, translate: Callable[..., str] | None = None) -> str:
+        """The reason, translated with `translate` (gettext) when given and the parts are known."""
+        if translate is None or not self.parts:
+            return self.reason
+        return marc.render_reason(self.parts, translate)
 
 
 @dataclass(slots=True)
@@ -230,29 +241,55 @@ def _clip(text: str | None, n: int) -> str:
     return (text or "")[:n]
 
 
+_ROW_NAMES = (
+    "title",
+    "title_sort",
+    "responsibility",
+    "main_author",
+    "authors",
+    "isbn",
+    "publisher",
+    "place",
+    "year",
+    "edition",
+    "language",
+    "classification",
+    "classification_scheme",
+    "subjects",
+    "physical_description",
+    "series",
+    "control_number",
+    "control_number_source",
+)
+
+
+def _row_values(f: marc.RecordFields) -> tuple:
+    """The `records` columns of a record but "marc", in the order of _ROW_NAMES (see `record_row`)."""
+    return (
+        f.title,
+        sort_key_str(f.sort_title or f.title)[:1000],
+        f.responsibility,
+        _clip(f.main_author, 500),
+        "; ".join(f.authors),
+        f.isbns[0] if f.isbns else None,
+        _clip(f.publisher, 500),
+        _clip(f.place, 300),
+        f.year,
+        _clip(f.edition, 300),
+        (f.language or None) and f.language[:3],
+        _clip(f.classification, 100) or None,
+        _clip(f.classification_scheme, 10) or None,
+        "; ".join(f.subjects),
+        _clip(f.physical_description, 500),
+        "; ".join(f.series),
+        _clip(f.control_number, 64) or None,
+        _clip(f.control_number_source, 64) or None,
+    )
+
+
 def record_row(marc_json: str, f: marc.RecordFields) -> dict[str, Any]:
     """Return the `records` columns of a record: the same as indexing.index_record(record).row."""
-    return {
-        "marc": marc_json,
-        "title": f.title,
-        "title_sort": sort_key_str(f.sort_title or f.title)[:1000],
-        "responsibility": f.responsibility,
-        "main_author": _clip(f.main_author, 500),
-        "authors": "; ".join(f.authors),
-        "isbn": f.isbns[0] if f.isbns else None,
-        "publisher": _clip(f.publisher, 500),
-        "place": _clip(f.place, 300),
-        "year": f.year,
-        "edition": _clip(f.edition, 300),
-        "language": (f.language or None) and f.language[:3],
-        "classification": _clip(f.classification, 100) or None,
-        "classification_scheme": _clip(f.classification_scheme, 10) or None,
-        "subjects": "; ".join(f.subjects),
-        "physical_description": _clip(f.physical_description, 500),
-        "series": "; ".join(f.series),
-        "control_number": _clip(f.control_number, 64) or None,
-        "control_number_source": _clip(f.control_number_source, 64) or None,
-    }
+    return {"marc": marc_json, **dict(zip(_ROW_NAMES, _row_values(f), strict=True))}
 
 
 ROW_COLUMNS = tuple(record_row("", marc.RecordFields()))
@@ -537,35 +574,6 @@ def _file_size(stream: IO[bytes]) -> int:
 # --- the run ------------------------------------------------------------------------------------
 
 
-class _Fields(NamedTuple):
-    """The extracted fields that rows and search text need, as a tuple (quick to send between processes)."""
-
-    title: str
-    sort_title: str
-    responsibility: str
-    main_author: str
-    authors: list[str]
-    isbns: list[str]
-    invalid_isbns: list[str]
-    issns: list[str]
-    publisher: str
-    place: str
-    year: int | None
-    edition: str
-    language: str | None
-    classification: str | None
-    classification_scheme: str | None
-    subjects: list[str]
-    physical_description: str
-    series: list[str]
-    control_number: str | None
-    control_number_source: str | None
-
-
-def _light(fields: marc.RecordFields) -> _Fields:
-    return _Fields(*[getattr(fields, name) for name in _Fields._fields])
-
-
 class _Incoming(NamedTuple):
     """A bibliographic record that passed validation, as plain data (it crosses from the reader process)."""
 
@@ -573,14 +581,15 @@ class _Incoming(NamedTuple):
     offset: int | None
     keys: tuple[str, ...]  # match keys as "kind<US>value", strongest first
     marc_json: str
-    fields: _Fields
+    row: tuple  # the `records` columns but "marc", in the order of _ROW_NAMES (`_row_values`)
+    search: tuple[str, str]  # (exact, folded) search text without the copies (record_search_texts)
     copies: list[_Copy]
     iso: bytes | None = None  # the record as ISO 2709 (record_to_iso2709), None when it cannot be written
 
     @property
     def title(self) -> str:
         """The record's title."""
-        return self.fields.title
+        return self.row[0]
 
 
 @dataclass(slots=True)
@@ -614,7 +623,7 @@ _ITEM_COLUMNS = (
 # The MARC text goes to record_marc (with its ISO 2709 bytes), the other columns to records.
 _RECORD_COLUMNS = (
     "id",
-    *(c for c in ROW_COLUMNS if c != "marc"),
+    *_ROW_NAMES,
     "source",
     "is_demo",
     "created_at",
@@ -637,13 +646,14 @@ def _insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: lis
 def _prepare(parsed: marc.ParsedRecord) -> tuple:
     """Do the per-record work that needs no database: validate, serialise, extract, find keys and copies.
 
-    Returns ("rejected", index, offset, reason), ("other", index, offset, kind) or
+    Returns ("rejected", index, offset, reason, reason parts), ("other", index, offset, kind) or
     ("ok", _Incoming, notes, encoding). Pure, so it can run in a reader process.
     """
     index, offset = parsed.index, parsed.offset
     record = parsed.record
     if record is None:
-        return ("rejected", index, offset, parsed.reason or "the record cannot be read")
+        parts = parsed.reason_parts or [["", N_("the record cannot be read"), {}]]
+        return ("rejected", index, offset, marc.render_reason(parts), parts)
     kind = parsed.kind
     if kind in NON_BIBLIOGRAPHIC:
         return ("other", index, offset, kind)
@@ -651,7 +661,7 @@ def _prepare(parsed: marc.ParsedRecord) -> tuple:
     errors = [p for p in marc.validate(record) if p.severity == "error"]
     if kind != "bibliographic":
         has_title = any(f.tag == "245" for f in record.fields)
-        wrong_type = [p for p in errors if p.tag == "LDR" and p.message.startswith("leader/06")]
+        wrong_type = [p for p in errors if p.tag == "LDR" and p.msgid == marc.LEADER_TYPE_PROBLEM]
         if has_title and wrong_type:
             errors = [p for p in errors if p not in wrong_type]
             notes = [
@@ -660,9 +670,9 @@ def _prepare(parsed: marc.ParsedRecord) -> tuple:
                 "imported as a bibliographic record because it has a title (245)",
             ]
         elif not has_title:
-            errors.append(marc.Problem("245", "there is no 245 (title) field"))
+            errors.append(marc.Problem("245", N_("there is no 245 (title) field")))
     if errors:
-        return ("rejected", index, offset, "; ".join(str(p) for p in errors))
+        return ("rejected", index, offset, "; ".join(str(p) for p in errors), [p.part for p in errors])
     leader = str(record.leader)
     fields_json = _fields_json(record)
     marc_json = _record_json(leader, fields_json)
@@ -672,7 +682,8 @@ def _prepare(parsed: marc.ParsedRecord) -> tuple:
             try:
                 marc.record_to_iso2709(record)
             except marc.MarcWriteError as exc:
-                return ("rejected", index, offset, f"the record cannot be kept: {exc}")
+                parts = [["", N_("the record cannot be kept: %(reason)s"), {"reason": str(exc)}]]
+                return ("rejected", index, offset, marc.render_reason(parts), parts)
         try:
             iso = marc.iso2709_from_json(marc_json)
         except marc.MarcWriteError:
@@ -681,7 +692,16 @@ def _prepare(parsed: marc.ParsedRecord) -> tuple:
     keys = _ordered_keys(marc.match_keys(fields), leader, fields_json)
     # The pymarc record is not kept: chunks hold plain data only, which keeps the memory flat and
     # the garbage collector's full passes short. Replace and merge rebuild it from marc_json.
-    inc = _Incoming(index, offset, keys, marc_json, _light(fields), copies_in(record), iso)
+    inc = _Incoming(
+        index,
+        offset,
+        keys,
+        marc_json,
+        _row_values(fields),
+        record_search_texts(fields),
+        copies_in(record),
+        iso,
+    )
     return ("ok", inc, notes, parsed.encoding)
 
 
@@ -1078,9 +1098,7 @@ class _Run:
         marcs = []
         keys = []
         for record_id, inc in creates:
-            row = record_row(inc.marc_json, inc.fields)  # type: ignore[arg-type]
-            del row["marc"]
-            rows.append((record_id, *row.values(), source, false, now, now, actor, actor, 1))
+            rows.append((record_id, *inc.row, source, false, now, now, actor, actor, 1))
             marcs.append((record_id, inc.marc_json, inc.iso))  # computed in _prepare (reader process)
             keys.extend([(record_id, *_key_parts(k)) for k in inc.keys])
             self.add_range(record_id)
@@ -1090,7 +1108,7 @@ class _Run:
         terms = self.insert_items(copies)
         search = []
         for record_id, inc in creates:
-            search.append((record_id, *search_texts(inc.fields, terms.get(record_id, ()))))  # type: ignore[arg-type]
+            search.append((record_id, *with_item_terms(inc.search, terms.get(record_id, ()))))
         column = "rowid" if self.is_sqlite else "record_id"
         _insert_rows(conn, "record_search", (column, "exact", "folded"), search)
 

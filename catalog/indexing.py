@@ -122,6 +122,11 @@ def search_texts(fields: marc.RecordFields, item_terms: list[str] | tuple[str, .
     Covers title, responsibility, authors, subjects, series, publisher, ISBN/ISSN, classification, and
     the copies' accession numbers, barcodes and call numbers (`item_terms`).
     """
+    return with_item_terms(record_search_texts(fields), item_terms)
+
+
+def record_search_texts(fields: marc.RecordFields) -> tuple[str, str]:
+    """Return the (exact, folded) search text of a record without its copies (see `search_texts`)."""
     parts = [
         fields.title,
         fields.responsibility,
@@ -133,7 +138,50 @@ def search_texts(fields: marc.RecordFields, item_terms: list[str] | tuple[str, .
         " ".join(fields.invalid_isbns),
         " ".join(fields.issns),
         fields.classification or "",
-        " ".join(item_terms),
     ]
-    text = " ".join(p for p in parts if p)
-    return text.casefold(), fold(text)
+    text = " ".join([p for p in parts if p])
+    return text.casefold(), fold(text) + filter_tokens(fields.language, fields.year, fields.classification)
+
+
+def with_item_terms(texts: tuple[str, str], item_terms: list[str] | tuple[str, ...] = ()) -> tuple[str, str]:
+    """Add the copies' terms to a record's (exact, folded) search text from `record_search_texts`.
+
+    Case folding and `fold` work character by character and nothing composes across a space, so
+    folding the parts and joining them gives the text folded whole.
+    """
+    terms = " ".join(item_terms)
+    if not terms:
+        return texts
+    exact, folded = texts
+    # The filter tokens stay at the end of the folded text (see `filter_tokens`).
+    at = (folded + " ").rfind(FILTER_MARK)
+    head, tail = (folded[:at], folded[at:]) if at >= 0 else (folded, "")
+    if not exact:
+        return terms.casefold(), fold(terms) + tail
+    return exact + " " + terms.casefold(), head + " " + fold(terms) + tail
+
+
+# Filter tokens: the record's language, year and classification written at the end of the folded
+# search text as words no query types, so that the full-text index alone answers "these words and
+# this filter" (catalog.search builds the query terms; the migration a0b4d5f2e7c3 writes the same
+# tokens with SQL). Values are hex-encoded (one index token whatever the characters, and a prefix of
+# a value is a prefix of its hex); a year is written at four levels (millennium, century, decade,
+# year) so that a range is a handful of terms.
+FILTER_MARK = " zzf "
+TOKEN_LANGUAGE = "zzfl"  # noqa: S105 - an index token, not a secret
+TOKEN_CLASS = "zzfk"  # noqa: S105
+YEAR_LEVELS = ((1000, "zzfm"), (100, "zzfc"), (10, "zzfd"), (1, "zzfy"))
+MAX_TOKEN_YEAR = 9999
+MAX_TOKEN_CLASS = 100
+
+
+def filter_tokens(language: str | None, year: int | None, classification: str | None) -> str:
+    """Return the filter tokens ending a record's folded search text (" zzf" and one per value)."""
+    out = [" zzf"]
+    if language:
+        out.append(TOKEN_LANGUAGE + language[:3].lower().encode().hex())
+    if year is not None and 0 <= year <= MAX_TOKEN_YEAR:
+        out += [f"{tag}{year // size}" for size, tag in YEAR_LEVELS]
+    if classification and classification[:MAX_TOKEN_CLASS]:
+        out.append(TOKEN_CLASS + classification[:MAX_TOKEN_CLASS].encode().hex())
+    return " ".join(out)

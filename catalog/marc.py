@@ -17,6 +17,7 @@ from typing import IO, Any, NamedTuple
 from pymarc import Field, Indicators, Leader, Record, Subfield
 from pymarc.marc8 import MARC8ToUnicode
 
+from app.errors import N_
 from app.text import fold, nfc
 from catalog.encodings import detect_legacy, tcvn3_to_unicode, vni_to_unicode
 
@@ -31,6 +32,7 @@ __all__ = [
     "MatchKey",
     "ParsedRecord",
     "Problem",
+    "ReasonPart",
     "RecordFields",
     "build_record",
     "extract",
@@ -53,6 +55,7 @@ __all__ = [
     "record_to_iso2709",
     "record_to_marcxml",
     "records_equal",
+    "render_reason",
     "sniff_format",
     "validate",
     "write_iso2709",
@@ -86,7 +89,32 @@ class MarcFileError(MarcError):
 
 
 class MarcRecordError(MarcError):
-    """One record cannot be turned into a MARC record; the message is the reason in plain words."""
+    """One record cannot be turned into a MARC record; the message is the reason in plain words.
+
+    `parts` keeps the reason translatable: a list of [tag or "", English msgid, params].
+    """
+
+    def __init__(self, msgid: str = "", /, *, parts: list[ReasonPart] | None = None, **params: Any) -> None:
+        self.parts: list[ReasonPart] = parts if parts is not None else [["", msgid, params]]
+        super().__init__(render_reason(self.parts))
+
+
+ReasonPart = list  # [tag or "", English msgid with %(name)s placeholders, {name: value}]
+
+
+def render_reason(parts: Iterable[ReasonPart], translate: Callable[..., str] | None = None) -> str:
+    """Return a reason as text: each part "tag: message", joined with "; ".
+
+    Messages are English unless `translate` is given (gettext: `translate(msgid, **params)`).
+    """
+    out = []
+    for tag, msgid, params in parts:
+        if translate is not None:
+            text = translate(msgid, **params)
+        else:
+            text = msgid % params if params else msgid
+        out.append(f"{tag}: {text}" if tag else text)
+    return "; ".join(out)
 
 
 class MarcWriteError(MarcError):
@@ -103,7 +131,7 @@ class ParsedRecord:
     index: int
     offset: int | None
     record: Record | None = None
-    reason: str | None = None
+    reason: str | None = None  # in English; `reason_parts` keeps it translatable
     kind: str = "unknown"
     encoding: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -111,6 +139,16 @@ class ParsedRecord:
     # The record's bytes as read, when they are exactly what record_to_iso2709 writes for it (UTF-8
     # ISO 2709 read without any repair or warning): a cache of its ISO 2709 form.
     raw: bytes | None = None
+    reason_parts: list[ReasonPart] | None = None
+
+    def reject(self, msgid: str, /, **params: Any) -> None:
+        """Set the reason the record is rejected: an English msgid (N_) and its params."""
+        self.set_reason([["", msgid, params]])
+
+    def set_reason(self, parts: list[ReasonPart]) -> None:
+        """Set the reason the record is rejected from its parts (see `render_reason`)."""
+        self.reason_parts = parts
+        self.reason = render_reason(parts)
 
     @property
     def ok(self) -> bool:
@@ -293,15 +331,15 @@ def _iter_iso2709(src: _Source, encoding: str) -> Iterator[ParsedRecord]:
                     buf, start = chunk, pos + 1
                     break
                 skipped += len(chunk)
-            yield ParsedRecord(
-                index,
-                offset,
-                reason=(
-                    f"no record terminator in {skipped:,} bytes; the data was skipped up to "
+            skipped_record = ParsedRecord(index, offset, length=skipped)
+            skipped_record.reject(
+                N_(
+                    "no record terminator in %(count)s bytes; the data was skipped up to "
                     "the next record terminator"
                 ),
-                length=skipped,
+                count=f"{skipped:,}",
             )
+            yield skipped_record
             buf_offset = offset + skipped - start
             continue
         index += 1
@@ -312,14 +350,22 @@ def _iter_iso2709(src: _Source, encoding: str) -> Iterator[ParsedRecord]:
 def _truncated(raw: bytes, index: int, offset: int) -> ParsedRecord:
     """Report the bytes left at the end of the file after the last record terminator."""
     declared = raw[:5]
+    result = ParsedRecord(index, offset, length=len(raw))
     if declared.isdigit():
-        reason = (
-            f"the file ends in the middle of a record: the leader says {int(declared)} bytes "
-            f"but only {len(raw)} remain, without a record terminator"
+        result.reject(
+            N_(
+                "the file ends in the middle of a record: the leader says %(declared)d bytes "
+                "but only %(size)d remain, without a record terminator"
+            ),
+            declared=int(declared),
+            size=len(raw),
         )
     else:
-        reason = f"the file ends with {len(raw)} bytes that are not a complete record (no record terminator)"
-    return ParsedRecord(index, offset, reason=reason, length=len(raw))
+        result.reject(
+            N_("the file ends with %(size)d bytes that are not a complete record (no record terminator)"),
+            size=len(raw),
+        )
+    return result
 
 
 def _parse_iso_record(raw: bytes, index: int, offset: int, encoding: str) -> ParsedRecord:
@@ -327,11 +373,13 @@ def _parse_iso_record(raw: bytes, index: int, offset: int, encoding: str) -> Par
     size = len(raw)
     result = ParsedRecord(index, offset, length=size)
     if size < 25:
-        result.reason = f"the record is only {size} bytes long, shorter than its 24-byte leader"
+        result.reject(
+            N_("the record is only %(size)d bytes long, shorter than its 24-byte leader"), size=size
+        )
         return result
     lead = raw[:24]
     if not lead.isascii():
-        result.reason = "the leader contains bytes that are not ASCII"
+        result.reject(N_("the leader contains bytes that are not ASCII"))
         return result
     leader = lead.decode("ascii")
     result.kind = _KINDS.get(leader[6], "unknown")
@@ -339,42 +387,61 @@ def _parse_iso_record(raw: bytes, index: int, offset: int, encoding: str) -> Par
     declared = int(length_text) if length_text.isdigit() else None
     if size > ISO2709_LIMIT:
         if declared is not None and declared != size:
-            result.reason = (
-                f"record length in the leader ({declared}) does not match the data "
-                f"({size} bytes); over the ISO 2709 limit of 99,999 bytes"
+            result.reject(
+                N_(
+                    "record length in the leader (%(declared)d) does not match the data "
+                    "(%(size)d bytes); over the ISO 2709 limit of 99,999 bytes"
+                ),
+                declared=declared,
+                size=size,
             )
         else:
-            result.reason = f"the record is {size:,} bytes long, over the ISO 2709 limit of 99,999"
+            result.reject(
+                N_("the record is %(size)s bytes long, over the ISO 2709 limit of 99,999"), size=f"{size:,}"
+            )
         return result
     if declared is None:
-        result.reason = f"the record length in the leader ({length_text!r}) is not a number"
+        result.reject(
+            N_("the record length in the leader (%(value)s) is not a number"), value=repr(length_text)
+        )
         return result
     base_text = leader[12:17]
     if not base_text.isdigit():
-        result.reason = f"the base address of data in the leader ({base_text!r}) is not a number"
+        result.reject(
+            N_("the base address of data in the leader (%(value)s) is not a number"), value=repr(base_text)
+        )
         return result
     base = int(base_text)
     if base < 25:
-        result.reason = f"the base address of data ({base}) points inside the leader"
+        result.reject(N_("the base address of data (%(base)d) points inside the leader"), base=base)
         return result
     if base >= size:
-        result.reason = f"the base address of data ({base}) is beyond the end of the record ({size} bytes)"
+        result.reject(
+            N_("the base address of data (%(base)d) is beyond the end of the record (%(size)d bytes)"),
+            base=base,
+            size=size,
+        )
         return result
     directory = raw[24 : base - 1]
     if not directory.isascii():
-        result.reason = "the directory contains bytes that are not ASCII"
+        result.reject(N_("the directory contains bytes that are not ASCII"))
         return result
     if len(directory) % 12:
-        result.reason = f"the directory length ({len(directory)} bytes) is not a multiple of 12"
+        result.reject(
+            N_("the directory length (%(size)d bytes) is not a multiple of 12"), size=len(directory)
+        )
         return result
     if raw[base - 1] != 0x1E:
-        result.reason = (
-            f"the directory does not end with a field terminator where the base address "
-            f"says (byte {base - 1})"
+        result.reject(
+            N_(
+                "the directory does not end with a field terminator where the base address "
+                "says (byte %(byte)d)"
+            ),
+            byte=base - 1,
         )
         return result
     if not directory:
-        result.reason = "the record has no fields"
+        result.reject(N_("the record has no fields"))
         return result
     warnings = result.warnings
     if declared != size:
@@ -394,8 +461,10 @@ def _parse_iso_record(raw: bytes, index: int, offset: int, encoding: str) -> Par
         len_text = dir_text[pos + 3 : pos + 7]
         off_text = dir_text[pos + 7 : pos + 12]
         if not (len_text.isdigit() and off_text.isdigit()):
-            result.reason = (
-                f"directory entry {pos // 12 + 1} (tag {tag}) has a length or position that is not a number"
+            result.reject(
+                N_("directory entry %(entry)d (tag %(tag)s) has a length or position that is not a number"),
+                entry=pos // 12 + 1,
+                tag=tag,
             )
             return result
         start = int(off_text)
@@ -414,9 +483,13 @@ def _parse_iso_record(raw: bytes, index: int, offset: int, encoding: str) -> Par
             pieces.pop()
         if len(pieces) != len(tags):
             first_bad = len(chunks)
-            result.reason = (
-                f"field {tags[first_bad]} (directory entry {first_bad + 1}) does not end where "
-                "the directory says, and the fields cannot be recovered from their terminators"
+            result.reject(
+                N_(
+                    "field %(tag)s (directory entry %(entry)d) does not end where the directory says, "
+                    "and the fields cannot be recovered from their terminators"
+                ),
+                tag=tags[first_bad],
+                entry=first_bad + 1,
             )
             return result
         chunks = pieces
@@ -538,12 +611,18 @@ def _decode_fields(
         before = joined[: exc.start].count(b"\x1e")
         field_start = joined.rfind(b"\x1e", 0, exc.start) + 1
         bad = joined[exc.start : exc.start + 2].hex(" ").upper()
-        said = "says it is UTF-8 (leader/09 = 'a')" if scheme == "a" else "was read as UTF-8"
-        result.reason = (
-            f"the record {said} but field {tags[before]} is not valid UTF-8 (bytes {bad} at "
-            f"position {exc.start - field_start} of the field), and it does not look like "
-            "TCVN3 or VNI either"
-        )
+        if scheme == "a":
+            msgid = N_(
+                "the record says it is UTF-8 (leader/09 = 'a') but field %(tag)s is not valid UTF-8 "
+                "(bytes %(bytes)s at position %(position)d of the field), and it does not look like "
+                "TCVN3 or VNI either"
+            )
+        else:
+            msgid = N_(
+                "the record was read as UTF-8 but field %(tag)s is not valid UTF-8 (bytes %(bytes)s at "
+                "position %(position)d of the field), and it does not look like TCVN3 or VNI either"
+            )
+        result.reject(msgid, tag=tags[before], bytes=bad, position=exc.start - field_start)
         return None
     if len(texts) != len(tags):
         # A field terminator inside a field (overlapping directory entries): decode one by one.
@@ -648,7 +727,7 @@ def _iter_marcxml(src: _Source, encoding: str) -> Iterator[ParsedRecord]:
             try:
                 record = _record_from_element(elem, result.warnings, convert)
             except MarcRecordError as exc:
-                result.reason = str(exc)
+                result.set_reason(exc.parts)
                 leader_text = _xml_leader_text(elem)
                 result.kind = _KINDS.get(leader_text[6:7], "unknown")
             else:
@@ -696,25 +775,31 @@ def _record_from_element(
         elif name == "controlfield":
             tag = child.get("tag")
             if tag is None:
-                problems.append("a <controlfield> has no tag")
+                problems.append(["", N_("a <controlfield> has no tag"), {}])
                 continue
             if len(tag) != 3:
-                problems.append(f"the field tag {tag!r} is not 3 characters long")
+                problems.append(
+                    ["", N_("the field tag %(tag)s is not 3 characters long"), {"tag": repr(tag)}]
+                )
                 continue
             text = child.text or ""
             fields.append(_control_field(tag, convert(text) if convert else text))
         elif name == "datafield":
             tag = child.get("tag")
             if tag is None:
-                problems.append("a <datafield> has no tag")
+                problems.append(["", N_("a <datafield> has no tag"), {}])
                 continue
             if len(tag) != 3:
-                problems.append(f"the field tag {tag!r} is not 3 characters long")
+                problems.append(
+                    ["", N_("the field tag %(tag)s is not 3 characters long"), {"tag": repr(tag)}]
+                )
                 continue
             ind1 = child.get("ind1", " ")
             ind2 = child.get("ind2", " ")
             if len(ind1) != 1 or len(ind2) != 1:
-                problems.append(f"field {tag} has an indicator that is not one character")
+                problems.append(
+                    ["", N_("field %(tag)s has an indicator that is not one character"), {"tag": tag}]
+                )
                 continue
             subfields = []
             for sub in child:
@@ -722,20 +807,28 @@ def _record_from_element(
                     continue
                 code = sub.get("code")
                 if not code:
-                    problems.append(f"field {tag} has a subfield without a code")
+                    problems.append(["", N_("field %(tag)s has a subfield without a code"), {"tag": tag}])
                     continue
                 if len(code) != 1:
-                    problems.append(f"field {tag} has a subfield code {code!r} longer than 1")
+                    problems.append(
+                        [
+                            "",
+                            N_("field %(tag)s has a subfield code %(code)s longer than 1"),
+                            {"tag": tag, "code": repr(code)},
+                        ]
+                    )
                     continue
                 text = sub.text or ""
                 subfields.append(Subfield(code, convert(text) if convert else text))
             fields.append(_data_field(tag, ind1, ind2, subfields))
     if leader is None:
-        problems.insert(0, "the record has no leader")
+        problems.insert(0, ["", N_("the record has no leader"), {}])
     elif len(leader) != 24:
-        problems.insert(0, f"the leader is {len(leader)} characters long; it must be 24")
+        problems.insert(
+            0, ["", N_("the leader is %(length)d characters long; it must be 24"), {"length": len(leader)}]
+        )
     if problems:
-        raise MarcRecordError("; ".join(problems))
+        raise MarcRecordError(parts=problems)
     record = Record()
     record.leader = Leader(leader)  # type: ignore[arg-type]
     record.fields = fields
@@ -828,6 +921,8 @@ def _iter_json_values(src: _Source) -> Iterator[tuple[int, Any]]:
             except json.JSONDecodeError as exc:
                 if not more():
                     raise malformed(exc.msg) from None
+            except RecursionError:
+                raise malformed("the records are nested too deeply") from None
         pos = end
         count += 1
         yield count, value
@@ -847,7 +942,7 @@ def _iter_marcjson(src: _Source, encoding: str) -> Iterator[ParsedRecord]:
         try:
             record = record_from_dict(value, convert)
         except MarcRecordError as exc:
-            result.reason = str(exc)
+            result.set_reason(exc.parts)
             if isinstance(value, dict) and isinstance(value.get("leader"), str):
                 result.kind = _KINDS.get(value["leader"][6:7], "unknown")
         else:
@@ -860,45 +955,51 @@ def _iter_marcjson(src: _Source, encoding: str) -> Iterator[ParsedRecord]:
 def record_from_dict(obj: Any, convert: Callable[[str], str] | None = None) -> Record:
     """Build a Record from a MARC-in-JSON object; raise MarcRecordError naming what is wrong."""
     if not isinstance(obj, dict):
-        raise MarcRecordError("the record is not a JSON object")
+        raise MarcRecordError(N_("the record is not a JSON object"))
     leader = obj.get("leader")
     if not isinstance(leader, str):
-        raise MarcRecordError("the record has no leader")
+        raise MarcRecordError(N_("the record has no leader"))
     if len(leader) != 24:
-        raise MarcRecordError(f"the leader is {len(leader)} characters long; it must be 24")
+        raise MarcRecordError(
+            N_("the leader is %(length)d characters long; it must be 24"), length=len(leader)
+        )
     raw_fields = obj.get("fields")
     if not isinstance(raw_fields, list):
-        raise MarcRecordError("the record has no list of fields")
+        raise MarcRecordError(N_("the record has no list of fields"))
     fields: list[Field] = []
     for n, item in enumerate(raw_fields, 1):
         if not isinstance(item, dict) or len(item) != 1:
-            raise MarcRecordError(f"field number {n} is not an object with one tag")
+            raise MarcRecordError(N_("field number %(number)d is not an object with one tag"), number=n)
         ((tag, body),) = item.items()
         if len(tag) != 3:
-            raise MarcRecordError(f"the field tag {tag!r} is not 3 characters long")
+            raise MarcRecordError(N_("the field tag %(tag)s is not 3 characters long"), tag=repr(tag))
         if isinstance(body, str):
             fields.append(_control_field(tag, convert(body) if convert else body))
             continue
         if not isinstance(body, dict):
-            raise MarcRecordError(f"field {tag} is neither text nor an object")
+            raise MarcRecordError(N_("field %(tag)s is neither text nor an object"), tag=tag)
         ind1 = body.get("ind1", " ")
         ind2 = body.get("ind2", " ")
         if not (isinstance(ind1, str) and isinstance(ind2, str)) or len(ind1) != 1 or len(ind2) != 1:
-            raise MarcRecordError(f"field {tag} has an indicator that is not one character")
+            raise MarcRecordError(N_("field %(tag)s has an indicator that is not one character"), tag=tag)
         subs = body.get("subfields")
         if not isinstance(subs, list):
-            raise MarcRecordError(f"field {tag} has no list of subfields")
+            raise MarcRecordError(N_("field %(tag)s has no list of subfields"), tag=tag)
         subfields = []
         for sub in subs:
             if not isinstance(sub, dict) or len(sub) != 1:
-                raise MarcRecordError(f"field {tag} has a subfield that is not one code and value")
+                raise MarcRecordError(
+                    N_("field %(tag)s has a subfield that is not one code and value"), tag=tag
+                )
             ((code, value),) = sub.items()
             if not code:
-                raise MarcRecordError(f"field {tag} has a subfield without a code")
+                raise MarcRecordError(N_("field %(tag)s has a subfield without a code"), tag=tag)
             if len(code) != 1:
-                raise MarcRecordError(f"field {tag} has a subfield code {code!r} longer than 1")
+                raise MarcRecordError(
+                    N_("field %(tag)s has a subfield code %(code)s longer than 1"), tag=tag, code=repr(code)
+                )
             if not isinstance(value, str):
-                raise MarcRecordError(f"field {tag} subfield ${code} is not text")
+                raise MarcRecordError(N_("field %(tag)s subfield $%(code)s is not text"), tag=tag, code=code)
             subfields.append(Subfield(code, convert(value) if convert else value))
         fields.append(_data_field(tag, ind1, ind2, subfields))
     record = Record()
@@ -1330,32 +1431,52 @@ def match_keys(fields: RecordFields) -> list[MatchKey]:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """A problem found in a record: the field ("LDR" for the leader), what is wrong, how serious."""
+    """A problem found in a record: the field ("LDR" for the leader), what is wrong, how serious.
+
+    `msgid` is an English gettext msgid (marked with N_) with %(name)s placeholders filled from
+    `params`; `message` is the English text, and the web edge translates msgid and params.
+    """
 
     tag: str
-    message: str
+    msgid: str
     severity: str = "error"
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def message(self) -> str:
+        """The problem in English."""
+        return self.msgid % dict(self.params) if self.params else self.msgid
+
+    @property
+    def part(self) -> ReasonPart:
+        """The problem as a reason part: [tag, msgid, params] (see `render_reason`)."""
+        return [self.tag, self.msgid, dict(self.params)]
 
     def __str__(self) -> str:
         return f"{self.tag}: {self.message}"
 
 
+def _problem(tag: str, msgid: str, severity: str = "error", /, **params: Any) -> Problem:
+    return Problem(tag, msgid, severity, tuple(params.items()))
+
+
 _LEADER_POSITIONS = {
     "bibliographic": (
-        (5, "record status", "acdnp"),
-        (7, "bibliographic level", "abcdims"),
-        (8, "type of control", " a"),
+        (5, N_("leader/05 (record status) %(value)s is not valid"), "acdnp"),
+        (7, N_("leader/07 (bibliographic level) %(value)s is not valid"), "abcdims"),
+        (8, N_("leader/08 (type of control) %(value)s is not valid"), " a"),
     ),
-    "holdings": ((5, "record status", "cdn"),),
-    "authority": ((5, "record status", "acdnosx"),),
+    "holdings": ((5, N_("leader/05 (record status) %(value)s is not valid"), "cdn"),),
+    "authority": ((5, N_("leader/05 (record status) %(value)s is not valid"), "acdnosx"),),
 }
 _LEADER_WARN_POSITIONS = {
     "bibliographic": (
-        (17, "encoding level", " 12345678uzIJKLM"),
-        (18, "descriptive cataloguing form", " acinu"),
-        (19, "multipart resource record level", " abc"),
+        (17, N_("leader/17 (encoding level) %(value)s is unusual"), " 12345678uzIJKLM"),
+        (18, N_("leader/18 (descriptive cataloguing form) %(value)s is unusual"), " acinu"),
+        (19, N_("leader/19 (multipart resource record level) %(value)s is unusual"), " abc"),
     ),
 }
+LEADER_TYPE_PROBLEM = N_("leader/06 (type of record) %(value)s is not a MARC 21 type")
 _INDICATOR_OK = frozenset("0123456789abcdefghijklmnopqrstuvwxyz ")
 _CODE_OK = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 _CODE_SCHEMA = frozenset(
@@ -1373,10 +1494,17 @@ def validate(record: Record) -> list[Problem]:
     if counts is None:  # some field has a problem: look at each one closely
         counts = _field_problems(fields, kind, problems)
     if kind == "bibliographic" and "245" not in counts:
-        problems.append(Problem("245", "there is no 245 (title) field"))
+        problems.append(_problem("245", N_("there is no 245 (title) field")))
     for tag in _NON_REPEATABLE:
         if counts.get(tag, 0) > 1:
-            problems.append(Problem(tag, f"field {tag} appears {counts[tag]} times; it is not repeatable"))
+            problems.append(
+                _problem(
+                    tag,
+                    N_("field %(tag)s appears %(count)d times; it is not repeatable"),
+                    tag=tag,
+                    count=counts[tag],
+                )
+            )
     return problems
 
 
@@ -1385,27 +1513,38 @@ def _leader_problems(leader: str) -> tuple[list[Problem], str]:
     problems: list[Problem] = []
     add = problems.append
     if len(leader) != 24:
-        add(Problem("LDR", f"the leader is {len(leader)} characters long; it must be 24"))
+        add(
+            _problem("LDR", N_("the leader is %(length)d characters long; it must be 24"), length=len(leader))
+        )
         kind = "unknown"
     else:
         kind = _KINDS.get(leader[6], "unknown")
         if kind == "unknown":
-            add(Problem("LDR", f"leader/06 (type of record) {leader[6]!r} is not a MARC 21 type"))
-        for pos, name, allowed in _LEADER_POSITIONS.get(kind, ()):
+            add(_problem("LDR", LEADER_TYPE_PROBLEM, value=repr(leader[6])))
+        for pos, msgid, allowed in _LEADER_POSITIONS.get(kind, ()):
             if leader[pos] not in allowed:
-                add(Problem("LDR", f"leader/{pos:02d} ({name}) {leader[pos]!r} is not valid"))
+                add(_problem("LDR", msgid, value=repr(leader[pos])))
         if leader[9] not in " a":
-            add(Problem("LDR", f"leader/09 (character coding) {leader[9]!r} must be blank or 'a'"))
+            add(
+                _problem(
+                    "LDR",
+                    N_("leader/09 (character coding) %(value)s must be blank or 'a'"),
+                    value=repr(leader[9]),
+                )
+            )
         if leader[10:12] != "22":
-            add(Problem("LDR", f"leader/10-11 must be '22', not {leader[10:12]!r}"))
+            add(_problem("LDR", N_("leader/10-11 must be '22', not %(value)s"), value=repr(leader[10:12])))
         if leader[20:24] != "4500":
-            add(Problem("LDR", f"leader/20-23 must be '4500', not {leader[20:24]!r}"))
-        for part, name in ((leader[0:5], "00-04 (record length)"), (leader[12:17], "12-16 (base address)")):
+            add(_problem("LDR", N_("leader/20-23 must be '4500', not %(value)s"), value=repr(leader[20:24])))
+        for part, msgid in (
+            (leader[0:5], N_("leader/00-04 (record length) must be digits, not %(value)s")),
+            (leader[12:17], N_("leader/12-16 (base address) must be digits, not %(value)s")),
+        ):
             if part.strip(" 0123456789"):
-                add(Problem("LDR", f"leader/{name} must be digits, not {part!r}"))
-        for pos, name, allowed in _LEADER_WARN_POSITIONS.get(kind, ()):
+                add(_problem("LDR", msgid, value=repr(part)))
+        for pos, msgid, allowed in _LEADER_WARN_POSITIONS.get(kind, ()):
             if leader[pos] not in allowed:
-                add(Problem("LDR", f"leader/{pos:02d} ({name}) {leader[pos]!r} is unusual", "warning"))
+                add(_problem("LDR", msgid, "warning", value=repr(leader[pos])))
 
     return problems, kind
 
@@ -1467,48 +1606,57 @@ def _field_problems(fields: list[Field], kind: str, problems: list[Problem]) -> 
         tag = f.tag
         counts[tag] = counts.get(tag, 0) + 1
         if len(tag) != 3:
-            add(Problem(tag, f"the tag {tag!r} is not 3 characters long"))
+            add(_problem(tag, N_("the tag %(tag)s is not 3 characters long"), tag=repr(tag)))
             continue
         if not tag.isdigit():
-            add(Problem(tag, f"the tag {tag!r} is not numeric"))
+            add(_problem(tag, N_("the tag %(tag)s is not numeric"), tag=repr(tag)))
             continue
         if tag == "000":
-            add(Problem(tag, "000 is not a valid tag"))
+            add(_problem(tag, N_("000 is not a valid tag")))
         if tag < "010":
             if f.subfields or (f.data and _SD in f.data):
-                add(Problem(tag, f"control field {tag} has subfields; control fields hold only data"))
-            elif not f.control_field:
-                add(Problem(tag, f"control field {tag} is stored as a data field"))
-            elif not f.data:
-                add(Problem(tag, f"control field {tag} is empty", "warning"))
-            if f.data and _BAD_CHARS.search(f.data.replace(_SD, "")):
-                add(Problem(tag, f"field {tag} contains control characters"))
-            if tag == "008" and kind == "bibliographic" and f.data and len(f.data) != 40:
-                add(Problem(tag, f"008 is {len(f.data)} characters long; it must be 40"))
-            continue
-        if f.control_field or f.data:
-            add(Problem(tag, f"data field {tag} holds plain data instead of subfields"))
-            continue
-        ind = f.indicators or ("", "")
-        for which, value in (("first", ind[0]), ("second", ind[1])):
-            if len(value) != 1 or value not in _INDICATOR_OK:
                 add(
-                    Problem(
-                        tag,
-                        f"the {which} indicator {value!r} is not a digit, a blank or a lowercase letter",
+                    _problem(
+                        tag, N_("control field %(tag)s has subfields; control fields hold only data"), tag=tag
                     )
                 )
+            elif not f.control_field:
+                add(_problem(tag, N_("control field %(tag)s is stored as a data field"), tag=tag))
+            elif not f.data:
+                add(_problem(tag, N_("control field %(tag)s is empty"), "warning", tag=tag))
+            if f.data and _BAD_CHARS.search(f.data.replace(_SD, "")):
+                add(_problem(tag, N_("field %(tag)s contains control characters"), tag=tag))
+            if tag == "008" and kind == "bibliographic" and f.data and len(f.data) != 40:
+                add(_problem(tag, N_("008 is %(length)d characters long; it must be 40"), length=len(f.data)))
+            continue
+        if f.control_field or f.data:
+            add(_problem(tag, N_("data field %(tag)s holds plain data instead of subfields"), tag=tag))
+            continue
+        ind = f.indicators or ("", "")
+        for msgid, value in (
+            (N_("the first indicator %(value)s is not a digit, a blank or a lowercase letter"), ind[0]),
+            (N_("the second indicator %(value)s is not a digit, a blank or a lowercase letter"), ind[1]),
+        ):
+            if len(value) != 1 or value not in _INDICATOR_OK:
+                add(_problem(tag, msgid, value=repr(value)))
         if not f.subfields:
-            add(Problem(tag, f"data field {tag} has no subfields"))
+            add(_problem(tag, N_("data field %(tag)s has no subfields"), tag=tag))
         for code, value in f.subfields:
             if not code:
-                add(Problem(tag, "a subfield has no code"))
+                add(_problem(tag, N_("a subfield has no code")))
             elif len(code) != 1 or code not in _CODE_SCHEMA:
-                add(Problem(tag, f"the subfield code {code!r} is not a letter or digit"))
+                add(_problem(tag, N_("the subfield code %(code)s is not a letter or digit"), code=repr(code)))
             elif code not in _CODE_OK:
-                add(Problem(tag, f"the subfield code {code!r} is not a lowercase letter or digit", "warning"))
+                add(
+                    _problem(
+                        tag,
+                        N_("the subfield code %(code)s is not a lowercase letter or digit"),
+                        "warning",
+                        code=repr(code),
+                    )
+                )
             if _BAD_CHARS.search(value):
-                add(Problem(tag, f"subfield ${code} contains control characters"))
+                add(_problem(tag, N_("subfield $%(code)s contains control characters"), code=code))
     return counts
 
 

@@ -134,6 +134,8 @@ def _print_report(path: str, report: ImportReport, dry_run: bool) -> None:
 
 def _file_json(path: str, report: ImportReport, dry_run: bool) -> dict[str, Any]:
     data = report.to_dict()
+    for rejection in data["rejections"]:
+        del rejection["parts"]  # the reason, in English, is enough here
     data["file"] = path
     data["dry_run"] = dry_run
     return data

@@ -309,6 +309,11 @@ def import_start():
     return render_template("catalog/import.html", form=form, jobs=_recent_jobs(root))
 
 
+def _reason_text(rejection: importing.Rejection) -> str:
+    """A rejected record's reason in the user's language."""
+    return rejection.text(_)
+
+
 @bp.get("/import/<token>")
 @roles_required(*CATALOGUERS)
 def import_job(token: str):
@@ -328,6 +333,7 @@ def import_job(token: str):
         error=error,
         commit_error=commit_error,
         key_labels=importing.KEY_LABELS,
+        reason_text=_reason_text,
         action_labels=ACTION_LABELS,
         format_labels=FORMAT_LABELS,
         duplicate_labels=DUPLICATE_LABELS,

@@ -15,7 +15,7 @@ from app.audit.models import AuditEvent
 from app.db import transaction
 from app.network.models import SiteKind
 from catalog import importing, marc, services
-from catalog.indexing import index_record, record_from_json, search_texts
+from catalog.indexing import index_record, record_from_json, search_texts, with_item_terms
 from catalog.models import Item, Record, RecordKey
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "marc"
@@ -294,8 +294,14 @@ def test_fast_row_and_keys_equal_the_indexing_module(session) -> None:
             status, inc, *_ = importing._prepare(parsed)
             if status != "ok":
                 continue
-            assert importing.record_row(inc.marc_json, inc.fields) == indexed.row
-            assert search_texts(inc.fields) == search_texts(indexed.fields)
+            assert {
+                "marc": inc.marc_json,
+                **dict(zip(importing._ROW_NAMES, inc.row, strict=True)),
+            } == indexed.row
+            assert importing.record_row(inc.marc_json, indexed.fields) == indexed.row
+            assert with_item_terms(inc.search) == search_texts(indexed.fields)
+            terms = ["VV.000123", "", "895.922 NG-T"]  # as the copies' terms are added when storing
+            assert with_item_terms(inc.search, terms) == search_texts(indexed.fields, terms)
             assert {importing._key_str(*k) for k in indexed.keys} == set(inc.keys)
             try:
                 expected_iso = marc.iso2709_from_json(indexed.row["marc"])

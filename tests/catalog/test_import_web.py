@@ -102,6 +102,19 @@ def test_report_shows_rejections_duplicates_and_escapes_markup(client, logged_in
     assert 'id="import-duplicates"' in html and "skipped" in html
 
 
+def test_rejection_reasons_are_shown_in_the_users_language(client, logged_in, session, imports) -> None:
+    logged_in("cataloguer")
+    client.get("/lang/vi")
+    url = job_url(upload(client, (DATA / "pymarc/bad_records.mrc").read_bytes()))
+    html = client.get(url).get_data(as_text=True)
+    assert 'id="import-rejections"' in html
+    # "the base address of data (0) points inside the leader", in Vietnamese, with its number
+    assert "địa chỉ gốc của dữ liệu (0) trỏ vào bên trong đầu biểu" in html
+    assert "points inside the leader" not in html
+    client.get("/lang/en")
+    assert "the base address of data (0) points inside the leader" in client.get(url).get_data(as_text=True)
+
+
 def test_holdings_records_are_listed_not_imported(client, logged_in, session, imports) -> None:
     logged_in("cataloguer")
     url = job_url(upload(client, (DATA / "marc4j/sample1a.xml").read_bytes(), "sample1a.xml"))

@@ -30,7 +30,12 @@ def careful_validate(record: Record) -> list[marc.Problem]:
     for tag in marc._NON_REPEATABLE:
         if counts.get(tag, 0) > 1:
             problems.append(
-                marc.Problem(tag, f"field {tag} appears {counts[tag]} times; it is not repeatable")
+                marc._problem(
+                    tag,
+                    "field %(tag)s appears %(count)d times; it is not repeatable",
+                    tag=tag,
+                    count=counts[tag],
+                )
             )
     return problems
 
