@@ -364,7 +364,6 @@ def load_postgresql(sqlite_path: Path, url: str) -> None:
     src = sqlite3.connect(sqlite_path)
     started = time.perf_counter()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        conn.execute("DROP INDEX ix_record_search_exact_tsv")
         conn.execute("DROP INDEX ix_record_search_folded_tsv")
         for table in COPIED_TABLES:
             cur = src.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed names
@@ -377,7 +376,6 @@ def load_postgresql(sqlite_path: Path, url: str) -> None:
         with conn.cursor().copy("COPY record_search (record_id, exact, folded) FROM STDIN") as copy:
             for row in cur:
                 copy.write_row(row)
-        conn.execute("CREATE INDEX ix_record_search_exact_tsv ON record_search USING gin (exact_tsv)")
         conn.execute("CREATE INDEX ix_record_search_folded_tsv ON record_search USING gin (folded_tsv)")
         for table in ("records", "items", "record_keys"):
             conn.execute(

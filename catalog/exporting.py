@@ -56,7 +56,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from pymarc import Field, Indicators, Subfield
-from sqlalchemy import case, null, select
+from sqlalchemy import bindparam, case, func, null, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import N_
@@ -515,3 +515,67 @@ def search_ids(query: str, report: ExportReport | None = None, **filters: Any) -
                 return
 
     return run
+
+
+# --- filling the ISO 2709 cache of older records ---------------------------------------------------
+
+BACKFILL_BATCH = 1_000
+
+
+@dataclass(slots=True)
+class BackfillBatch:
+    """What one batch of `backfill_iso2709` did; `last_id` is where the next batch starts (None: done)."""
+
+    last_id: int | None
+    filled: int = 0
+    skipped: list[int] = field(default_factory=list)  # records ISO 2709 cannot hold (too long): left NULL
+
+
+def iso2709_missing(session: Session) -> int:
+    """Return how many records have no cached ISO 2709 bytes (including those too long to have any)."""
+    return int(session.scalar(select(func.count()).where(RecordMarc.iso2709.is_(None))) or 0)
+
+
+def backfill_iso2709(
+    session: Session, *, after_id: int = 0, batch_size: int = BACKFILL_BATCH
+) -> BackfillBatch:
+    """Fill the ISO 2709 cache of up to `batch_size` records after `after_id` that have none; flush.
+
+    Databases upgraded by migration c45ce2e48bb2 keep NULL for their older records, which then export
+    at the writer's speed. The bytes are the ones the export writes for such a record
+    (`marc.iso2709_from_json`). A row is only filled while it still has no bytes and the same MARC
+    text as read, so an edit saved meanwhile is never overwritten; the caller commits each batch, so
+    an interrupted run keeps what it did and a second run carries on (records too long for ISO 2709
+    stay NULL and are reported each time).
+    """
+    rows = session.execute(
+        select(RecordMarc.record_id, RecordMarc.marc)
+        .where(RecordMarc.iso2709.is_(None), RecordMarc.record_id > after_id)
+        .order_by(RecordMarc.record_id)
+        .limit(max(int(batch_size), 1))
+    ).all()
+    if not rows:
+        return BackfillBatch(last_id=None)
+    batch = BackfillBatch(last_id=rows[-1][0])
+    values = []
+    for record_id, text in rows:
+        try:
+            values.append({"rid": record_id, "text": text, "data": marc.iso2709_from_json(text)})
+        except (marc.MarcWriteError, ValueError, KeyError, TypeError):
+            batch.skipped.append(record_id)
+    if values:
+        stmt = (
+            update(RecordMarc)
+            .where(
+                RecordMarc.record_id == bindparam("rid"),
+                RecordMarc.iso2709.is_(None),
+                RecordMarc.marc == bindparam("text"),
+            )
+            .values(iso2709=bindparam("data"))
+            .execution_options(synchronize_session=False)
+        )
+        result = session.connection().execute(stmt, values)
+        count = result.rowcount
+        batch.filled = count if count is not None and count >= 0 else len(values)
+    session.flush()
+    return batch

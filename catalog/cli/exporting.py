@@ -1,4 +1,5 @@
-"""`flask catalog export`: write the catalogue, a search result, as ISO 2709, MARCXML or MARC-in-JSON."""
+"""`flask catalog export` (the catalogue or a search result as ISO 2709, MARCXML, MARC-in-JSON) and
+`flask catalog backfill-iso2709` (fill the ISO 2709 cache of records stored before it existed)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from app.db import transaction
 from app.extensions import db
 from catalog import exporting
 from catalog.cli import catalog_cli
@@ -65,3 +67,35 @@ def _write_file(path: Path, pieces) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+@catalog_cli.command("backfill-iso2709")
+@click.option(
+    "--batch-size",
+    default=exporting.BACKFILL_BATCH,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Records filled and committed at a time.",
+)
+def backfill_iso2709_command(batch_size: int) -> None:
+    """Fill the cached ISO 2709 bytes of records stored before the cache existed (safe to re-run)."""
+    todo = exporting.iso2709_missing(db.session)
+    db.session.rollback()
+    click.echo(f"{todo} records without cached ISO 2709 bytes", err=True)
+    filled = done = 0
+    skipped: list[int] = []
+    last_id = 0
+    while True:
+        with transaction(db.session):  # one commit per batch: an interruption keeps the batches done
+            batch = exporting.backfill_iso2709(db.session, after_id=last_id, batch_size=batch_size)
+        if batch.last_id is None:
+            break
+        last_id = batch.last_id
+        filled += batch.filled
+        skipped += batch.skipped
+        done = filled + len(skipped)
+        click.echo(f"  {done}/{todo} records checked, {filled} filled (up to record {last_id})", err=True)
+    if skipped:
+        shown = ", ".join(str(i) for i in skipped[:20]) + (", …" if len(skipped) > 20 else "")
+        click.echo(f"{len(skipped)} records cannot be written as ISO 2709 (too long): {shown}", err=True)
+    click.echo(f"filled {filled} records", err=True)
