@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from pymarc import Field, Indicators, Leader, Record, Subfield
@@ -822,15 +823,16 @@ def check_state(state: EditorState) -> Record | None:
     record, rows = state_to_record(state)
     problems = [p for p in marc.validate(record) if p.severity == "error"]
     for p in problems:
+        text = gettext(p.msgid, **dict(p.params))  # in the user's language
         if p.tag == "LDR":
-            state.leader_problems.append(p.message)
+            state.leader_problems.append(text)
             continue
         matched = [rows[n] for n, f in enumerate(record.fields) if f.tag == p.tag]
         if not matched:
-            state.general_problems.append(str(p))
+            state.general_problems.append(f"{p.tag}: {text}")
         for i in matched:
-            if p.message not in state.fields[i].problems:
-                state.fields[i].problems.append(p.message)
+            if text not in state.fields[i].problems:
+                state.fields[i].problems.append(text)
     return None if problems else record
 
 
