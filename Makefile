@@ -10,7 +10,7 @@ PORT   ?= 5000
 PO     := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test lint test-sqlite test-postgresql test-browser bench translations extract-messages venv clean
+.PHONY: run test lint test-sqlite test-postgresql test-browser bench translations extract-messages venv clean audit
 
 venv: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@touch $(STAMP)
 
 translations: $(MO)
@@ -48,6 +48,10 @@ test-postgresql: $(STAMP) translations
 	$(BIN)/python -m pytest --db postgresql
 
 test: lint test-sqlite test-postgresql
+
+# Dependency audit with PyPI's vulnerability data (OSV is not needed); exit 2 when PyPI cannot be reached.
+audit: $(STAMP)
+	$(BIN)/python -m tests.security.audit
 
 bench: $(STAMP) translations
 	$(BIN)/python -m bench

@@ -85,6 +85,9 @@ class Config:
             values["IMPORT_DIR"] = os.environ["IMPORT_DIR"]
         if os.environ.get("MAX_UPLOAD_MB"):
             values["MAX_CONTENT_LENGTH"] = int(os.environ["MAX_UPLOAD_MB"]) * 1024 * 1024
+        if os.environ.get("TRUST_PROXY_HOPS"):
+            # Behind nginx: trust that many X-Forwarded-* hops (per-client login throttling, https URLs).
+            values["TRUST_PROXY_HOPS"] = int(os.environ["TRUST_PROXY_HOPS"])
         return values
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, redirect, request, url_for
 from flask_login import current_user
@@ -54,8 +55,25 @@ def access_of(view: Callable) -> tuple[bool, frozenset[Role] | None]:
     return bool(getattr(view, PUBLIC_ATTR, False)), getattr(view, ROLES_ATTR, None)
 
 
+def _refuse_nul_bytes() -> None:
+    """Refuse a NUL character anywhere in the path, the query or the form fields (400).
+
+    No text of the application can contain one, PostgreSQL refuses to store or compare it (a
+    DataError, so a 500 page) and SQLite would cut C strings at it: it is only ever an attack.
+    """
+    values = [request.path, *request.args.values()]
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        values += request.form.values()
+    if any("\x00" in v for v in values):
+        abort(400)
+
+
 def _check_access() -> Any:
     """Before every request: public views pass, others need a login and a declared role."""
+    _refuse_nul_bytes()
     endpoint = request.endpoint
     if endpoint is None:
         return None  # 404/405 are handled by Flask
@@ -77,7 +95,14 @@ def _check_access() -> Any:
 
 
 def init_app(app: Flask) -> None:
-    """Install the access check and the security headers."""
+    """Install the access check and the security headers (and trust a reverse proxy if told to)."""
+    hops = int(app.config.get("TRUST_PROXY_HOPS") or 0)
+    if hops > 0:
+        # Behind nginx every request comes from 127.0.0.1: without this, login throttling would count
+        # all users as one address. Only set it when a proxy you run overwrites X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.before_request(_check_access)
 
     @app.after_request
@@ -99,9 +124,21 @@ def init_app(app: Flask) -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Return `target` when it is a local path, else the home page (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Return `target` when it is a local path, else the home page (no open redirects).
+
+    Control characters are refused too: browsers drop a tab or a newline inside a URL, so
+    "/<TAB>/evil.example" would become "//evil.example", another site.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("main.index")
 
 

@@ -33,6 +33,19 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
+def _fresh_session() -> None:
+    """Empty the session but for the language, at login and logout (no session fixation).
+
+    Flask keeps the session in a signed cookie. Anything in it before login, above all the raw CSRF
+    secret, could have been planted by someone who handed the victim their own anonymous cookie; a
+    cleared session gets a new CSRF secret, so tokens seen before login stop working after it.
+    """
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(_login_limit, key_func=login_key, methods=["POST"], deduct_when=_failed)
@@ -46,6 +59,7 @@ def login():
         user = services.authenticate(db.session, form.username.data, form.password.data)
         if user is not None:
             db.session.commit()
+            _fresh_session()
             login_user(user, remember=form.remember.data)
             if user.locale:
                 session["lang"] = user.locale
@@ -59,8 +73,9 @@ def login():
 @bp.post("/logout")
 @any_user
 def logout():
-    """Sign out."""
-    logout_user()
+    """Sign out: the whole session is emptied (the language choice stays), the remember cookie goes."""
+    _fresh_session()
+    logout_user()  # after the clearing: it marks the remember cookie for deletion in the session
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 

@@ -356,6 +356,8 @@ def usage_page():
         site_id = request.form.get("site_id", type=int)
         if operator and site_id not in current_user.site_ids:
             abort(403)
+        if not operator and not current_user.has_role(Role.ROTATION):
+            abort(403)  # viewers, cataloguers and acquisitions staff may read the figures, not write them
         if form.validate_on_submit():
             try:
                 with transaction(db.session):
@@ -392,6 +394,7 @@ def usage_page():
         by_point=usage.totals_by_point(rows),
         by_district={} if operator else usage.totals_by_district(db.session, rows),
         operator=operator,
+        can_enter=operator or current_user.has_role(Role.ROTATION),
     )
 
 

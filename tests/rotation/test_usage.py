@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.models import Role
 from app.errors import PermissionDenied, ValidationError
@@ -185,3 +185,20 @@ def test_stats_page_and_csv(client, session, shipments, logged_in):
 def test_stats_refused_to_point_operators(client, points, logged_in):
     logged_in(Role.POINT_OPERATOR, sites=[points[0]])
     assert client.get("/rotation/stats").status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.CATALOGUER, Role.ACQUISITIONS])
+def test_staff_outside_rotation_cannot_write_usage(app, session, client, logged_in, make_site, role):
+    point = make_site(code="BDVH-X", name="Điểm X", kind=SiteKind.POST_CULTURE_POINT)
+    logged_in(role)
+    page = client.get("/rotation/usage")
+    assert page.status_code == 200
+    assert b'id="usage-form"' not in page.data
+    response = post_form(
+        client,
+        "/rotation/usage",
+        {"site_id": str(point.id), "month": "2026-01", "visitors": "5", "item_uses": "1"},
+        page="/catalog/",
+    )
+    assert response.status_code == 403
+    assert session.scalar(select(func.count()).select_from(PointUsage)) == 0
