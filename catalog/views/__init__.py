@@ -7,4 +7,14 @@ opac_bp = Blueprint("opac", __name__, template_folder="../templates")
 acq_bp = Blueprint("acquisitions", __name__, template_folder="../templates")
 
 # Each module adds its routes to the blueprints above.
-from catalog.views import acquisitions, exporting, importing, items, labels, records, search  # noqa: E402, F401
+from catalog.views import (  # noqa: E402, F401
+    acquisitions,
+    exporting,
+    importing,
+    items,
+    labels,
+    records,
+    registers,
+    search,
+    stockcheck,
+)
