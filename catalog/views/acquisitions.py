@@ -265,9 +265,6 @@ def intake(intake_id: int):
     if row.status == IntakeStatus.RECEIVED:
         ranges = acq.received_ranges(db.session, row.id)
         context["ranges"] = ranges
-        context["labels_url"] = "/catalog/labels?accessions=" + ",".join(
-            acq.received_accessions(db.session, row.id)
-        )
     elif current_user.has_role(*LINE_EDITORS):
         sequences = _sequence_choices(row.library_id)
         default_seq = acq.default_sequence(db.session, row)

@@ -1,0 +1,1 @@
+"""Tests of the label engine, its printers and pages."""
