@@ -223,3 +223,16 @@ def test_copy_labels_are_read_in_chunks_while_drawn(session, three, monkeypatch)
     out = io.BytesIO()
     render_pdf(get_template("a4-3x8"), first, out)
     assert decoded(out.getvalue()) == [f"{BASE}/c/VV.00003"]
+
+
+def test_staff_search_results_link_to_labels_for_their_copies(client, logged_in, session):
+    from catalog import marc
+    from catalog.services import create_record
+
+    record = create_record(session, marc.build_record("Truyện Kiều", authors=["Nguyễn Du"]), actor_id=None)
+    session.commit()
+    logged_in("cataloguer")
+    page = client.get("/catalog/?q=kieu").get_data(as_text=True)
+    assert f'href="/catalog/labels?records={record.id}"' in page
+    # The public catalogue shares the template but never offers staff actions.
+    assert 'id="print-labels"' not in client.get("/opac/?q=kieu").get_data(as_text=True)
