@@ -266,7 +266,8 @@ def _error_message(error: dict[str, Any]) -> str:
     if kind == "file":
         return _("The file cannot be read: %(reason)s", reason=error.get("error", ""))
     if kind == "domain":
-        return _(error.get("error") or "", **(error.get("error_params") or {}))
+        message = error.get("error") or ""  # an English msgid from the domain (DomainError.message)
+        return _(message, **(error.get("error_params") or {})) if message else ""
     return _("The import failed because of an internal error; it has been logged. Nothing was imported.")
 
 
