@@ -123,3 +123,63 @@ def create_database(base_url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"{base_url}/{name}"
+
+
+# --- stopping and starting a running server (fault drills) ----------------------------------------
+
+
+def data_directory(base_url: str) -> Path:
+    """Return the data folder of the server at `base_url` (asked of the server itself)."""
+    import psycopg
+
+    dsn = base_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return Path(conn.execute("SHOW data_directory").fetchone()[0])
+
+
+def stop_server(data: Path, mode: str = "fast") -> None:
+    """Stop the server of a data folder (`fast`: roll back and disconnect every session)."""
+    bin_dir = find_bin_dir()
+    subprocess.run(
+        _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop"]),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def start_server(data: Path) -> None:
+    """Start a stopped server again with the options it last ran with (its postmaster.opts)."""
+    import shlex
+
+    bin_dir = find_bin_dir()
+    argv = shlex.split((data / "postmaster.opts").read_text())[1:]
+    options = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "-D":
+            skip = True
+        else:
+            options.append(shlex.quote(arg))
+    subprocess.run(
+        _as_server_user(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(data.parent / "server.log"),
+                "-w",
+                "-t",
+                "30",
+                "-o",
+                " ".join(options),
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+        text=True,
+    )

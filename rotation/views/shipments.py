@@ -246,9 +246,11 @@ def _ids(name: str) -> list[int]:
     values = []
     for raw in request.form.getlist(name):
         try:
-            values.append(int(raw))
+            value = int(raw)
         except ValueError:
             continue
+        if 0 < value < 2**31:  # an id column's range: anything else names no copy (and would not bind)
+            values.append(value)
     return values
 
 
