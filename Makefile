@@ -42,12 +42,14 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test-sqlite: $(STAMP) translations
-	$(BIN)/python -m pytest --db sqlite
+	$(BIN)/python -m pytest --db sqlite --basetemp=/tmp/tramsach-pytest-sqlite
 
 test-postgresql: $(STAMP) translations
-	$(BIN)/python -m pytest --db postgresql
+	$(BIN)/python -m pytest --db postgresql --basetemp=/tmp/tramsach-pytest-postgresql
 
-test: lint test-sqlite test-postgresql
+# Both engines at once (two cores); each suite's output is printed whole when it ends.
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
 # Dependency audit with PyPI's vulnerability data (OSV is not needed); exit 2 when PyPI cannot be reached.
 audit: $(STAMP)

@@ -36,6 +36,7 @@ def load_all_models() -> None:
     """Import every model module of every package, so Base.metadata describes the whole schema."""
     import app.models_registry  # noqa: F401
     import catalog.acquisitions.models  # noqa: F401
+    import catalog.acquisitions.stockcheck_models  # noqa: F401
     import catalog.models  # noqa: F401
     import rotation.models  # noqa: F401
 
@@ -57,7 +58,20 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _register_cli(app)
     _register_error_pages(app)
     _register_template_helpers(app)
+    _register_plan_indicators(app)
     return app
+
+
+def _register_plan_indicators(app: Flask) -> None:
+    """Give the plan the indicators that the catalogue and the rotation count."""
+    from app.plan.indicators import register_provider
+    from app.plan.models import Indicator
+    from catalog.plan_indicators import copies_acquired, records_catalogued
+    from rotation.plan_indicators import rotations
+
+    register_provider(Indicator.COPIES_ACQUIRED, copies_acquired)
+    register_provider(Indicator.RECORDS_CATALOGUED, records_catalogued)
+    register_provider(Indicator.ROTATIONS, rotations)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -155,10 +169,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(rotation_bp, url_prefix="/rotation")
 
     from app.main.views import HOME_PANELS
+    from app.plan.home import home_panel as plan_panel
     from rotation.views.home import home_panel
 
-    if home_panel not in HOME_PANELS:
-        HOME_PANELS.append(home_panel)
+    for panel in (home_panel, plan_panel):
+        if panel not in HOME_PANELS:
+            HOME_PANELS.append(panel)
 
 
 def _register_cli(app: Flask) -> None:
@@ -169,6 +185,11 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(sites_cli)
     app.cli.add_command(demo_cli)
+
+    from app.backup.cli import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
     from app.labels.cli import labels_cli
 
@@ -187,17 +208,19 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(rotation_cli)
 
     from app.demo import EXTRA_LOADERS
+    from app.plan.demo import load_demo_plan
+    from catalog.acquisitions.demo import load_demo_acquisitions
     from catalog.demo import load_demo_catalogue
     from rotation.demo import load_demo_rotation
 
-    # Order matters: the rotation demo uses the catalogue's copies.
-    for loader in (load_demo_catalogue, load_demo_rotation):
+    # Order matters: acquisitions and rotation use the catalogue's records and copies.
+    for loader in (load_demo_plan, load_demo_catalogue, load_demo_acquisitions, load_demo_rotation):
         if loader not in EXTRA_LOADERS:
             EXTRA_LOADERS.append(loader)
 
 
 def _register_error_pages(app: Flask) -> None:
-    from app.extensions import db
+    from app.extensions import db, login_manager
 
     def page(code: int, title: str, message: str):
         return render_template("errors/error.html", code=code, title=title, message=message), code
@@ -240,6 +263,9 @@ def _register_error_pages(app: Flask) -> None:
     def database_error(e):
         db.session.rollback()
         log.exception("database error: %s", e)
+        # Show the page as to a visitor: asking the database who is signed in would fail again here
+        # (and the rollback expired a user already loaded), which would end in a bare 500.
+        g._login_user = login_manager.anonymous_user()
         return page(
             503,
             _("The database is not available"),

@@ -32,12 +32,22 @@ BENCHMARKS = {
     "export": "bench.export_bench",
     "search": "bench.search_bench",
     "planning": "bench.planning_bench",
+    "rotation": "bench.rotation_bench",
+    "acquisitions": "bench.acquisitions_bench",
+    "labels": "bench.labels_bench",
+    "plan": "bench.plan_bench",
+    "filling": "bench.filling_bench",
+    "registers": "bench.registers_bench",
+    "fuzz": "bench.fuzz_bench",
+    "load": "bench.load_bench",
 }
 # Smaller runs for --quick, used when a module does not define QUICK_ARGV itself.
 QUICK_ARGV = {
     "import": ["--scale", "0.1", "--skip-full"],
     "export": ["--quick"],
     "search": ["--records", "20000", "--queries", "200", "--requests", "50"],
+    "rotation": ["--records", "20000", "--scans", "100", "--page-requests", "30", "--engines", "sqlite"]
+    + ["--closed-batches", "20", "--open-batches", "10"],
 }
 OUT_DIR = Path(__file__).resolve().parent / "out"
 
