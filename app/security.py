@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from app.auth.models import ALL_ROLES, STAFF_ROLES, Role
@@ -118,7 +118,10 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user and getattr(current_user, "is_authenticated", False):
+        # Only look at a user already loaded for this request (every signed-in page has loaded it in
+        # _check_access or its template): loading one here would query the database, and while the
+        # database is down that error would escape the error handlers as a bare 500.
+        if getattr(g.get("_login_user"), "is_authenticated", False):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -24,10 +24,25 @@ def flash_error(err: DomainError, form=None) -> None:
         flash(text, "error")
 
 
-def page_arg(name: str = "page") -> int:
-    """Return the 1-based page number from the query string."""
+# The largest value of a 32-bit signed integer column (ids on PostgreSQL).
+INT_MAX = 2**31 - 1
+# The highest page number a list accepts; beyond it the page is empty anyway.
+MAX_PAGE = 10**6
+
+
+def int_arg(name: str, default: int | None = None, low: int = 1, high: int = INT_MAX) -> int | None:
+    """Return an integer from the query string, or default when it is not a number or not in low … high."""
     try:
-        return max(int(request.args.get(name, 1)), 1)
+        value = int(request.args.get(name, ""))
+    except ValueError:
+        return default
+    return value if low <= value <= high else default
+
+
+def page_arg(name: str = "page") -> int:
+    """Return the 1-based page number from the query string, clamped to 1 … MAX_PAGE."""
+    try:
+        return min(max(int(request.args.get(name, 1)), 1), MAX_PAGE)
     except ValueError:
         return 1
 

@@ -43,6 +43,7 @@ import multiprocessing
 import os
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -1336,10 +1337,31 @@ def _batches(stream: _Counting, format: str, encoding: str) -> Iterator[tuple[li
     yield batch, stream.count
 
 
+_ORPHAN_CHECK_SECONDS = 0.1
+
+
+def _leave_when_orphaned(parent: int) -> None:
+    """Exit this reader process as soon as the importing process `parent` is gone.
+
+    When the importer is killed (SIGKILL: no clean-up, `daemon=True` does not help), nobody reads the
+    queue any more: the reader would block for ever, on a full queue in `put` or, at its exit, in the
+    queue's feeder thread writing to a full pipe. A daemon thread watches the parent instead.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_ORPHAN_CHECK_SECONDS)
+        os._exit(0)  # the importing process is gone: nobody will read what is left
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
 def _reader_process(path: str, format: str, encoding: str, queue: Any, part: int, parts: int) -> None:  # noqa: A002
     """A reader process: read the whole file, prepare every `parts`-th group of _BATCH records starting
     with group `part`, and send each group as one batch, in file order."""
     gc.freeze()  # the heap inherited from the parent is not ours to collect
+    parent = multiprocessing.parent_process()  # its pid was recorded before the fork: no race
+    _leave_when_orphaned(parent.pid if parent is not None else os.getppid())
     try:
         batch: list[tuple] = []
         group = -1

@@ -11,7 +11,7 @@ from app.audit import queries
 from app.auth.models import Role, User
 from app.extensions import db
 from app.security import roles_required
-from app.web import Pagination, page_arg
+from app.web import Pagination, int_arg, page_arg
 
 bp = Blueprint("audit", __name__)
 
@@ -23,19 +23,12 @@ def _date_arg(name: str) -> date | None:
         return None
 
 
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 @bp.get("/")
 @roles_required(Role.ADMIN)
 def events():
     """Browse audit events, newest first, filtered by actor, object, action and dates."""
     flt = queries.AuditFilter(
-        actor_id=_int_arg("actor"),
+        actor_id=int_arg("actor"),
         object_type=request.args.get("object_type") or None,
         object_id=request.args.get("object_id") or None,
         action=request.args.get("action") or None,

@@ -21,7 +21,7 @@ from app.network.forms import ImportForm, SiteForm
 from app.network.models import AdminUnit, Site, SiteKind, UnitLevel
 from app.security import roles_required, staff_required
 from app.timeutil import local_today
-from app.web import Pagination, error_text, flash_error, page_arg
+from app.web import Pagination, error_text, flash_error, int_arg, page_arg
 
 bp = Blueprint("network", __name__)
 
@@ -33,13 +33,6 @@ ACTIVE_CHOICES = {"yes": True, "no": False, "all": None}
 def _date_arg(name: str) -> date | None:
     try:
         return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
     except ValueError:
         return None
 
@@ -67,7 +60,7 @@ def sites():
         q=request.args.get("q", "").strip()[:100],
         kind=kind if kind in set(SiteKind) else None,
         group=group if group in {"libraries", "points"} else None,
-        district_id=_int_arg("district"),
+        district_id=int_arg("district"),
         active=ACTIVE_CHOICES[active_arg],
         on=_date_arg("on"),
     )

@@ -19,7 +19,7 @@ from app.db import transaction
 from app.errors import DomainError
 from app.extensions import db
 from app.security import roles_required, staff_required
-from app.web import Pagination, error_text, flash_error, page_arg
+from app.web import Pagination, error_text, flash_error, int_arg, page_arg
 from catalog import search as catalog_search
 from catalog.acquisitions import queries
 from catalog.acquisitions import services as acq
@@ -175,11 +175,6 @@ def _intake_or_404(intake_id: int) -> Intake:
     return row
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 def _intake_form(obj: Intake | None = None) -> IntakeForm:
     form = IntakeForm(obj=obj) if request.method == "GET" else IntakeForm()
     if request.method == "GET" and obj is None:
@@ -209,8 +204,8 @@ def _intake_values(form: IntakeForm) -> dict:
 @staff_required
 def intakes():
     """The intakes, newest first, filtered by library, year, source and status."""
-    library_id = _int_arg("library_id")
-    year = _int_arg("year")
+    library_id = int_arg("library_id")
+    year = int_arg("year")
     source = request.args.get("source") or None
     status = request.args.get("status") or None
     page = page_arg()
@@ -568,8 +563,8 @@ def supplier_edit(supplier_id: int):
 @staff_required
 def withdrawals():
     """Withdrawal minutes, newest first."""
-    library_id = _int_arg("library_id")
-    year = _int_arg("year")
+    library_id = int_arg("library_id")
+    year = int_arg("year")
     page = page_arg()
     rows, total = queries.withdrawals(
         db.session, library_id=library_id, year=year, page=page, per_page=PER_PAGE

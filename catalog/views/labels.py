@@ -27,7 +27,7 @@ from app.extensions import db
 from app.labels.engine import RenderReport, Template, render_pdf
 from app.labels.forms import CUSTOM, LabelOptionsMixin
 from app.security import roles_required
-from app.web import error_text
+from app.web import error_text, int_arg
 from catalog import labels as copy_labels_domain
 from catalog.acquisitions.models import Intake
 from catalog.acquisitions.services import received_accessions
@@ -207,7 +207,7 @@ def labels_copies():
         record_ids = [int(r) for r in request.args.get("records", "").split(",") if r.strip().isdigit()][:500]
         if record_ids:
             given += copy_labels_domain.accessions_of_records(db.session, record_ids)
-        intake_id = request.args.get("intake", type=int)
+        intake_id = int_arg("intake")
         if intake_id is not None:
             if db.session.get(Intake, intake_id) is None:
                 abort(404)

@@ -9,7 +9,7 @@ from werkzeug.routing import BuildError
 from app.extensions import db, limiter
 from app.network.models import LIBRARY_KINDS, Site
 from app.security import public, staff_required
-from app.web import Pagination, page_arg
+from app.web import Pagination, int_arg, page_arg
 from catalog.models import ITEM_STATUS_LABELS, Item, ItemStatus, Record
 from catalog.search import SearchQuery, Sort, search
 from catalog.views import bp, opac_bp
@@ -22,10 +22,7 @@ LANGUAGES = ("vie", "eng", "fre", "rus", "chi", "jpn", "ger", "tha", "hmn", "tai
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    if not value.isdigit() or len(value) > 9:
-        return None
-    return int(value)
+    return int_arg(name, low=0, high=999_999_999)
 
 
 def _query_from_args() -> SearchQuery:

@@ -17,7 +17,7 @@ from app.db import transaction
 from app.errors import N_, DomainError
 from app.extensions import db
 from app.security import any_user, roles_required, staff_required
-from app.web import Pagination, page_arg
+from app.web import Pagination, int_arg, page_arg
 from catalog import queries as catalog_queries
 from catalog import search as catalog_search
 from catalog.models import ITEM_STATUS_LABELS, ItemStatus
@@ -115,10 +115,7 @@ def batches():
     status = request.args.get("status", "")
     if status not in {s.value for s in BatchStatus}:
         status = ""
-    try:
-        library_id = int(request.args.get("library_id") or 0)
-    except ValueError:
-        library_id = 0
+    library_id = int_arg("library_id", default=0)
     q = request.args.get("q", "").strip()[:64]
     page = page_arg()
     rows, total = queries.list_batches(
@@ -179,10 +176,7 @@ def _show_error(err: DomainError, form=None) -> None:
 def _render_batch(batch, *, status: int = 200, paste_report=None, scan_form=None, paste_form=None):
     rules = stock_rules()
     data = queries.batch_page(db.session, batch, rules)
-    try:
-        added = int(request.args.get("added", 0))
-    except ValueError:
-        added = 0
+    added = int_arg("added", default=0)
     merge_form = MergeForm()
     merge_form.other.choices = [
         SelectChoice(b.code, f"{b.code} ({batch_status_label(b.status)})")
@@ -411,13 +405,6 @@ def batch_merge(code: str):
 # --- filling from a search result and by rules ----------------------------------------------------
 
 SEARCH_PER_PAGE = 20
-
-
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name) or 0) or None
-    except ValueError:
-        return None
 
 
 def _editable_or_redirect(row):

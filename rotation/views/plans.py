@@ -21,13 +21,15 @@ from app.extensions import db
 from app.network.models import POINT_KINDS, Site
 from app.security import any_user, roles_required, staff_required
 from app.timeutil import local_today
-from app.web import error_text, flash_error
+from app.web import error_text, flash_error, int_arg
 from rotation import planning, usage
 from rotation.models import PlanStatus
 from rotation.services import plans as services
 from rotation.views import bp
 
 PLANNERS = (Role.ADMIN, Role.ROTATION)
+# The last year a ?year= may ask for (the statistics also reach into the next year).
+MAX_YEAR = 9998
 
 CONSTRAINT_LABELS = {
     planning.Constraint.UNKNOWN: N_("Unknown point, batch or period"),
@@ -226,8 +228,8 @@ def plan(plan_id: int):
     row = _plan_or_404(plan_id)
     review = services.review_plan(db.session, row)
     form = _cell_form(row, review)
-    point = request.args.get("point", type=int)
-    period = request.args.get("period", type=int)
+    point = int_arg("point")
+    period = int_arg("period")
     if point:
         form.point_id.data = point
         cell = next((c for c in review.cells if c.point_id == point and c.period + 1 == period), None)
@@ -349,7 +351,7 @@ def usage_page():
         choices = [SelectChoice(s.id, f"{s.code} {s.name}") for s in points]
     form = UsageForm()
     form.site_id.choices = choices
-    year = request.args.get("year", type=int) or local_today().year
+    year = int_arg("year", high=MAX_YEAR) or local_today().year
     if request.method == "GET" and not form.month.data:
         form.month.data = local_today().replace(day=1)
     if request.method == "POST":
@@ -522,7 +524,7 @@ def usage_xlsx(year: int, site_ids) -> bytes:
 @staff_required
 def stats():
     """Trips and copies rotated per period and district, points served, overdue counts; CSV or XLSX."""
-    year = request.args.get("year", type=int) or local_today().year
+    year = int_arg("year", high=MAX_YEAR) or local_today().year
     period_months = 3 if request.args.get("period") == "quarter" else 1
     report = usage.rotation_stats(db.session, year, period_months, today=local_today())
     if request.args.get("format") == "csv":
@@ -546,6 +548,6 @@ def stats():
 @any_user
 def usage_xlsx_download():
     """A year's point usage as XLSX (a point operator gets only their own points)."""
-    year = request.args.get("year", type=int) or local_today().year
+    year = int_arg("year", high=MAX_YEAR) or local_today().year
     site_ids = current_user.site_ids if _is_operator() else None
     return _xlsx_response(usage_xlsx(year, site_ids), f"point-usage-{year}.xlsx")

@@ -15,7 +15,7 @@ from app.errors import N_, DomainError, PermissionDenied
 from app.extensions import db
 from app.network.models import Site
 from app.security import any_user, roles_required, staff_required
-from app.web import Pagination, error_text, flash_error, page_arg
+from app.web import Pagination, error_text, flash_error, int_arg, page_arg
 from rotation import shipment_queries as q
 from rotation.models import (
     Batch,
@@ -91,13 +91,6 @@ def _actor_site_ids() -> set[int] | None:
     return None if _is_rotation_staff() else current_user.site_ids
 
 
-def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 # --- list and detail (staff) --------------------------------------------------------------------
 
 
@@ -108,7 +101,7 @@ def shipments():
     filters = {
         "status": request.args.get("status") or None,
         "kind": request.args.get("kind") or None,
-        "site_id": _int_arg("site_id"),
+        "site_id": int_arg("site_id"),
         "batch_code": (request.args.get("batch") or "").strip() or None,
     }
     page = page_arg()

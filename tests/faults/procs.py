@@ -124,8 +124,14 @@ def run_and_kill(
     return Kill(False, time.monotonic() - started, was_writing, proc.returncode, err.decode(errors="replace"))
 
 
+def _zombie(entry: Path) -> bool:
+    """True for a process that has exited and waits to be reaped (by PID 1, which may be slow here)."""
+    return "\nState:\tZ" in (entry / "status").read_text()
+
+
 def _kill_group(pgid: int) -> int:
-    """Kill what is left of the process group we started (reader processes of an import); count them."""
+    """Kill what is left of the process group we started (reader processes of an import); count the
+    live ones (an exited process not yet reaped holds no memory and no pipe)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -134,9 +140,9 @@ def _kill_group(pgid: int) -> int:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if os.getpgid(int(entry.name)) == pgid:
+                if os.getpgid(int(entry.name)) == pgid and not _zombie(entry):
                     left += 1
-            except ProcessLookupError:
+            except (ProcessLookupError, FileNotFoundError):
                 continue
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)

@@ -45,21 +45,12 @@ def new_site(client, token: str, code: str):
     )
 
 
-SIGNED_IN_ON_POSTGRESQL = (
-    "app/security.py _security_headers reads current_user in after_request: for a signed-in user that "
-    "loads the user from the dead database, outside the error handlers, and the answer is a bare 500 "
-    "(see docs/reliability.md for the fix)"
-)
-
-
 @pytest.mark.parametrize("who", ["visitor", "staff"])
 def test_the_app_recovers_when_its_database_comes_back(
     app, client, logged_in, session, db_engine_name, request, who
 ) -> None:
     if who == "staff":
         logged_in("admin")
-        if db_engine_name == "postgresql":
-            request.applymarker(pytest.mark.xfail(strict=True, reason=SIGNED_IN_ON_POSTGRESQL))
     client.get("/lang/en")
     page = "/network/sites" if who == "staff" else "/opac/?q=sach"
     assert client.get("/healthz").status_code == 200

@@ -80,6 +80,8 @@ def test_a_killed_import_leaves_all_of_the_file_or_none(session, database_url, e
     print("import kills (moment, killed, was writing, reader processes left, records):", outcomes)
     # The drill really killed a writer at least once (else it proves nothing).
     assert any(killed and writing for _m, killed, writing, _o, _r in outcomes), outcomes
+    # No reader process outlives a killed import (catalog.importing._leave_when_orphaned).
+    assert all(orphans == 0 for _m, _k, _w, orphans, _r in outcomes), outcomes
 
 
 # --- receiving ----------------------------------------------------------------------------------
