@@ -1,11 +1,11 @@
 """Run the benchmarks and write a markdown report: `python -m bench [NAME ...] [--quick]` (or `make bench`).
 
-NAME is one of the keys of BENCHMARKS below (all of them by default; fuzz and load take long). Each benchmark is a module
-bench/<name>_bench.py with `main(argv=None) -> dict` that prints a markdown table; a module that does
-not exist yet is skipped with a message. With --quick each runs a smaller version (the module's
-`QUICK_ARGV` if it defines one, else the arguments below). The report (machine, then each section)
-is printed and written to bench/out/results-<timestamp>.md (git-ignored), ready to be pasted into
-docs/benchmarks.md.
+NAME is one of the keys of BENCHMARKS below (all of them by default; fuzz and load take long).
+Each benchmark is a module bench/<name>_bench.py with `main(argv=None) -> dict` that prints a
+markdown table; a module that does not exist yet is skipped with a message. With --quick each
+runs a smaller version (the module's `QUICK_ARGV` if it defines one, else the arguments below).
+The report (machine, then each section) is printed and written to bench/out/results-<timestamp>.md
+(git-ignored), ready to be pasted into docs/benchmarks.md.
 """
 
 from __future__ import annotations
