@@ -81,6 +81,13 @@ def _init_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql"):
+        # psycopg prepares a statement after 5 runs, and PostgreSQL may then switch to a generic plan
+        # that ignores the values: for `record_id IN (300 values)` that was a scan of every copy
+        # (90 ms instead of 8). Plan every statement with its values instead.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"prepare_threshold": None, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if uri.startswith("sqlite:"):
         from pathlib import Path
 
