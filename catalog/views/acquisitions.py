@@ -604,6 +604,9 @@ def withdrawal_new():
         form.accessions.data = request.args.get("accessions", "").replace(",", "\n")
     form.library_id.choices = _library_choices()
     form.reason.choices = [(r.value, _(label)) for r, label in WITHDRAWAL_REASON_LABELS.items()]
+    reasons = {value for value, _label in form.reason.choices}
+    if request.method == "GET" and request.args.get("reason") in reasons:
+        form.reason.data = request.args["reason"]  # e.g. handed over from a rotation return count
     problems: list[tuple[str, str]] = []
     if form.validate_on_submit():
         text = form.accessions.data or ""

@@ -275,3 +275,17 @@ def test_withdrawal_pages(client, session, logged_in, library, draft):
     page = client.get(f"/acquisitions/withdrawals/{row.id}").get_data(as_text=True)
     assert '<dd id="withdrawn-count">3</dd>' in page and "3.750.000 ₫" in page
     assert f'id="withdrawal-{row.id}"' in client.get("/acquisitions/withdrawals").get_data(as_text=True)
+
+
+def test_withdrawal_form_can_be_prefilled_with_numbers_and_reason(client, logged_in):
+    """A rotation return count hands its written-off copies over by address."""
+    logged_in(Role.ACQUISITIONS)
+    page = client.get("/acquisitions/withdrawals/new?accessions=VN.00001,VN.00002&reason=lost_in_rotation")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "VN.00001\nVN.00002" in html
+    selected = re.findall(r"<option[^>]*\bselected\b[^>]*>", html)
+    assert any('value="lost_in_rotation"' in option for option in selected), selected
+    # An unknown reason is ignored rather than trusted.
+    html = client.get("/acquisitions/withdrawals/new?reason=bogus").get_data(as_text=True)
+    assert not any("bogus" in option for option in re.findall(r"<option[^>]*>", html))
