@@ -1,14 +1,16 @@
 """Fault drills: the app's work in a real process, SIGKILLed at chosen moments; the data is all there or none.
 
 Each drill starts the work as an operator would (`flask catalog import`, `flask acquisitions
-receive`, a dispatch through the rotation service), kills the process right after it starts, as soon
-as it holds a write transaction, and a moment later (progress is seen by polling the
-database for an open write transaction), checks the invariants after every kill, then lets the work
-run to the end and checks that it is complete. Runs on SQLite and PostgreSQL (`--db postgresql`).
+receive`, a dispatch through the rotation service, `flask rotation plan`), kills the process right
+after it starts, as soon as it holds a write transaction, and a moment later (progress is seen by
+polling the database for an open write transaction), checks the invariants after every kill, then
+lets the work run to the end and checks that it is complete. Runs on SQLite and PostgreSQL
+(`--db postgresql`).
 """
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date
 
@@ -22,7 +24,16 @@ from catalog.acquisitions import services as acq
 from catalog.acquisitions.models import Intake, IntakeItem, IntakeStatus
 from catalog.models import AccessionSequence, Item, ItemStatus, Record, RecordMarc
 from catalog.services import add_items, create_record, create_sequence
-from rotation.models import Batch, BatchItem, BatchStatus, Shipment, ShipmentLine
+from rotation.models import (
+    Batch,
+    BatchItem,
+    BatchStatus,
+    PlanAssignment,
+    PlanStatus,
+    RotationPlan,
+    Shipment,
+    ShipmentLine,
+)
 from tests.faults import procs
 from tests.fuzz.mutators import DATA
 
@@ -219,3 +230,86 @@ def test_a_killed_dispatch_sends_the_whole_batch_or_nothing(session, database_ur
             assert shipment is not None, kill.stderr[-2000:]
     print("dispatch kills (moment, killed, was writing, shipped):", outcomes)
     assert any(killed and writing for _m, killed, writing, _s in outcomes), outcomes
+
+
+# --- plan save ----------------------------------------------------------------------------------
+
+PLAN_POINTS = 40  # × 12 months = 480 cells, written in one transaction after the solve
+PLAN_YEARS = {"start": 2027, "writing": 2028, "late": 2029, "never": 2030}  # one year per run
+
+
+@pytest.fixture
+def plan_network(session, library, make_site) -> int:
+    """40 Post-Culture points and 60 ready batches of 3 copies (more batches than points)."""
+    for n in range(PLAN_POINTS):
+        make_site(code=f"KH{n:02d}", name=f"Điểm kế hoạch {n}")
+    seq = create_sequence(session, library_id=library.id, prefix="KH", width=6, actor_id=None)
+    for n in range(60):
+        record = create_record(session, marc.build_record(f"Sách kế hoạch {n}"), actor_id=None)
+        items = add_items(
+            session,
+            record,
+            count=3,
+            sequence_id=seq.id,
+            values={"library_id": library.id, "status": ItemStatus.IN_ROTATION.value},
+            actor_id=None,
+        )
+        batch = Batch(
+            code=f"KH-{n + 1:04d}",
+            home_library_id=library.id,
+            holder_site_id=library.id,
+            status=BatchStatus.READY.value,
+        )
+        session.add(batch)
+        session.flush()
+        session.add_all(BatchItem(batch_id=batch.id, item_id=item.id) for item in items)
+    session.commit()
+    return PLAN_POINTS
+
+
+def test_a_killed_plan_save_leaves_no_plan_or_one_whole_plan(session, database_url, env, plan_network):
+    rng = random.Random(17)
+    outcomes = []
+    for moment, year in PLAN_YEARS.items():
+        proc = procs.start_flask(["rotation", "plan", "--year", str(year), "--json"], env)
+        if moment == "never":
+            out, err = proc.communicate(timeout=240)
+            assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
+            report = json.loads(out)
+            kill = procs.Kill(False, 0.0, False, proc.returncode, "")
+        else:
+            kill = procs.run_and_kill(proc, database_url, moment=moment, rng=rng)
+        session.rollback()
+        plans = session.scalars(select(RotationPlan).where(RotationPlan.year == year)).all()
+        assert len(plans) in (0, 1), (moment, len(plans))
+        cells = 0
+        if plans:
+            plan = plans[0]
+            assert (plan.status, plan.period_months, plan.version) == (PlanStatus.DRAFT.value, 1, 1)
+            cells = session.scalar(
+                select(func.count()).select_from(PlanAssignment).where(PlanAssignment.plan_id == plan.id)
+            )
+            # Every point has a batch in every month (there are more batches than points).
+            assert cells == plan_network * 12, (moment, cells)
+            events = session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "plan.create", AuditEvent.object_id == str(plan.id)
+                )
+            ).all()
+            assert len(events) == 1 and events[0].changes["cells"] == [None, cells]
+        # No assignment without its plan (the foreign key is not trusted: SQLite may not enforce it).
+        orphans = session.scalar(
+            select(func.count())
+            .select_from(PlanAssignment)
+            .outerjoin(RotationPlan, RotationPlan.id == PlanAssignment.plan_id)
+            .where(RotationPlan.id.is_(None))
+        )
+        assert orphans == 0
+        assert count(session, PlanAssignment) == plan_network * 12 * count(session, RotationPlan)
+        outcomes.append((moment, kill.killed, kill.was_writing, len(plans), cells))
+        if moment == "never":
+            assert len(plans) == 1 and report["plan_id"] == plans[0].id
+            assert report["served"] == cells == plan_network * 12
+            assert report["points"] == plan_network and report["batches"] == 60
+    print("plan kills (moment, killed, was writing, plans, cells):", outcomes)
+    assert any(killed and writing for _m, killed, writing, _p, _c in outcomes), outcomes
