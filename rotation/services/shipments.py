@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import services as audit
@@ -42,6 +43,9 @@ from rotation.models import (
     ShipmentLine,
     ShipmentStatus,
 )
+
+# Rows per bulk UPDATE (two parameters each for the copies: far below every driver's limit).
+_CHUNK = 500
 
 DIFFERENCE_STATES = frozenset({LineState.MISSING.value, LineState.DAMAGED.value, LineState.EXTRA.value})
 
@@ -230,6 +234,82 @@ def _id_set(session: Session, shipment: Shipment, ids: Iterable[int], message: s
     return wanted
 
 
+def _items_to_move(items: list[Item], status: ItemStatus) -> list[Item]:
+    """Return the copies not yet in `status`; raise if the catalogue forbids one of the moves."""
+    moving = []
+    for item in items:
+        if item.status == status.value:
+            continue
+        if not can_change_status(item.status, status):
+            raise ValidationError(
+                N_("Copy %(number)s cannot go from %(old)s to %(new)s."),
+                number=item.accession_number,
+                old=item.status,
+                new=status.value,
+            )
+        moving.append(item)
+    return moving
+
+
+def _bulk_item_status(
+    session: Session, batch: Batch, moving: list[Item], status: ItemStatus, now: datetime
+) -> None:
+    """Move copies to `status` in one version-checked UPDATE per chunk; keep the loaded objects in step."""
+    for start in range(0, len(moving), _CHUNK):
+        chunk = moving[start : start + _CHUNK]
+        result = session.execute(
+            update(Item)
+            .where(tuple_(Item.id, Item.version).in_([(item.id, item.version) for item in chunk]))
+            .values(status=status.value, version=Item.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != len(chunk):  # a copy changed since it was read: as a version check would
+            raise Conflict(
+                N_("Batch %(code)s was changed by someone else at the same moment. Reload the page."),
+                code=batch.code,
+            )
+        for item in chunk:
+            set_committed_value(item, "status", status.value)
+            set_committed_value(item, "version", item.version + 1)
+            set_committed_value(item, "updated_at", now)
+
+
+def _receive_lines(
+    session: Session, shipment: Shipment, batch: Batch, *, missing: set[int], damaged: set[int]
+) -> None:
+    """Set every line's state at a point's receipt and move the copies that arrived to `at_point`.
+
+    One query reads the lines with their copies; one UPDATE per line state and one (version-checked)
+    for the copies write the changes, instead of one statement per copy.
+    """
+    lines = session.scalars(select(ShipmentLine).where(ShipmentLine.shipment_id == shipment.id)).all()
+    now = utcnow()
+    by_state: dict[str, list[ShipmentLine]] = {}
+    arrived: list[Item] = []
+    for line in lines:
+        if line.item_id in missing:
+            by_state.setdefault(LineState.MISSING.value, []).append(line)
+            continue  # stays in transit: nobody knows where it is
+        state = (LineState.DAMAGED if line.item_id in damaged else LineState.RECEIVED).value
+        by_state.setdefault(state, []).append(line)
+        arrived.append(line.item)
+    moving = _items_to_move(arrived, ItemStatus.AT_POINT)  # checked before anything is written
+    for state, group in by_state.items():
+        values = {"state": state} if state == LineState.MISSING.value else {"state": state, "scanned_at": now}
+        for start in range(0, len(group), _CHUNK):
+            chunk = group[start : start + _CHUNK]
+            session.execute(
+                update(ShipmentLine)
+                .where(ShipmentLine.id.in_([line.id for line in chunk]))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            for line in chunk:
+                for key, value in values.items():
+                    set_committed_value(line, key, value)
+    _bulk_item_status(session, batch, moving, ItemStatus.AT_POINT, now)
+
+
 def receive(
     session: Session,
     shipment: Shipment,
@@ -295,17 +375,9 @@ def receive(
     before = audit.snapshot(batch, ("status", "holder_site_id"))
     batch.status = (BatchStatus.RETURNED if to_library else BatchStatus.AT_POINT).value
     batch.holder_site_id = shipment.to_site_id
-    if not to_library:
-        lines = session.scalars(select(ShipmentLine).where(ShipmentLine.shipment_id == shipment.id)).all()
-        now = utcnow()
-        for line in lines:
-            if line.item_id in missing:
-                line.state = LineState.MISSING.value
-                continue  # stays in transit: nobody knows where it is
-            line.state = (LineState.DAMAGED if line.item_id in damaged else LineState.RECEIVED).value
-            line.scanned_at = now
-            _set_item_status(line.item, ItemStatus.AT_POINT)
     session.flush()
+    if not to_library:
+        _receive_lines(session, shipment, batch, missing=missing, damaged=damaged)
     audit.record(
         session,
         actor_id=actor_id,

@@ -167,7 +167,8 @@ def test_return_count_page_end_to_end(client, session, logged_in, make_batch, ma
     post_form(client, f"{url}/finish", {}, page=url)
     html = client.get(url).get_data(as_text=True)
     assert 'id="count-missing">1<' in html and 'id="close-form"' in html
-    lines = {line.item.accession_number: line for line in session.scalars(select(ShipmentLine)).all()}
+    this_count = select(ShipmentLine).where(ShipmentLine.shipment_id == back.id)  # not the earlier trip's
+    lines = {line.item.accession_number: line for line in session.scalars(this_count).all()}
     post_form(
         client, f"{url}/resolve", {"line_id": lines[codes[2]].id, "resolution": "written_off_lost"}, page=url
     )
