@@ -36,9 +36,13 @@ from catalog.acquisitions.models import (
     WithdrawalLine,
     WithdrawalReason,
 )
-from catalog.indexing import record_from_json, search_texts
-from catalog.models import AccessionSequence, Item, ItemStatus, Record, RecordMarc, can_change_status
-from catalog.services import allocate_accession_numbers, change_item_status, create_record, write_search_rows
+from catalog.models import AccessionSequence, Item, ItemStatus, Record, can_change_status
+from catalog.services import (
+    allocate_accession_numbers,
+    change_item_status,
+    create_record,
+    reindex_records,
+)
 
 SUPPLIER_FIELDS = ("name", "kind", "address", "phone", "tax_code", "notes", "is_active")
 INTAKE_FIELDS = ("library_id", "intake_date", "source", "supplier_id", "document_number", "fund", "notes")
@@ -657,30 +661,6 @@ def _next_register_number(session: Session, library_id: int) -> int:
         .returning(IntakeRegisterCounter.next_number)
     ).scalar_one()
     return number - 1
-
-
-def reindex_records(session: Session, record_ids: Sequence[int]) -> None:
-    """Recompute the search text of many records at once (as catalog.services.reindex_record does)."""
-    for chunk in _chunks(list(record_ids)):
-        marc_by_id = dict(
-            session.execute(
-                select(RecordMarc.record_id, RecordMarc.marc).where(RecordMarc.record_id.in_(chunk))
-            ).all()
-        )
-        terms: dict[int, list[str]] = {rid: [] for rid in chunk}
-        for rid, number, barcode, call in session.execute(
-            select(Item.record_id, Item.accession_number, Item.barcode, Item.call_number).where(
-                Item.record_id.in_(chunk)
-            )
-        ):
-            terms[rid].extend(t for t in (number, barcode, call) if t)
-        rows = []
-        for rid in chunk:
-            if rid in marc_by_id:
-                fields = marc.extract(record_from_json(marc_by_id[rid]))
-                exact, folded = search_texts(fields, terms[rid])
-                rows.append((rid, exact, folded))
-        write_search_rows(session, rows)
 
 
 def set_register_start(session: Session, library_id: int, next_number: int, *, actor_id: int | None) -> None:
