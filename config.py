@@ -13,6 +13,19 @@ DEFAULT_SQLITE = INSTANCE_DIR / "tramsach.db"
 WEAK_SECRETS = {"", "dev", "change-me", "changeme", "secret", "development"}
 
 
+ROTATION_FLAGS = ("ROTATION_ALLOW_RARE", "ROTATION_ALLOW_LOCAL_STUDIES", "ROTATION_REQUIRE_HOME_LIBRARY")
+
+
+def _flag(name: str, value: str) -> bool:
+    """Read a yes/no setting (1/0, true/false, yes/no, on/off); anything else stops the app."""
+    folded = value.strip().lower()
+    if folded in ("1", "true", "yes", "on"):
+        return True
+    if folded in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={value!r}: use 1 or 0 (true/false, yes/no)")
+
+
 class ConfigError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
@@ -88,6 +101,12 @@ class Config:
         if os.environ.get("TRUST_PROXY_HOPS"):
             # Behind nginx: trust that many X-Forwarded-* hops (per-client login throttling, https URLs).
             values["TRUST_PROXY_HOPS"] = int(os.environ["TRUST_PROXY_HOPS"])
+        # The rotation stock rules (rotation/rules.py); the defaults follow Circular 33/2018.
+        for name in ROTATION_FLAGS:
+            if os.environ.get(name):
+                values[name] = _flag(name, os.environ[name])
+        if os.environ.get("ROTATION_MIN_COPIES_PER_TITLE"):
+            values["ROTATION_MIN_COPIES_PER_TITLE"] = int(os.environ["ROTATION_MIN_COPIES_PER_TITLE"])
         return values
 
 

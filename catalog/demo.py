@@ -16,6 +16,8 @@ from catalog.services import add_items, create_record, create_sequence
 
 LOC_FILE = Path(__file__).resolve().parent / "demo_data" / "loc_vietnamese.mrc"
 SEED = 1956
+# Titles with this subject are local-studies material (tài liệu địa chí) of the province.
+LOCAL_STUDIES_SUBJECT = "Sơn La"
 
 # Accession series of the provincial library (DOMAIN.md: VN small, VV medium, VL large, TN children).
 SERIES = (
@@ -146,7 +148,9 @@ def load_demo_catalogue(session: Session) -> str | None:
     records = 0
     copies = 0
 
-    def catalogue(record, prefix: str, count: int, class_number: str, author_mark: str) -> None:
+    def catalogue(
+        record, prefix: str, count: int, class_number: str, author_mark: str, local_studies: bool = False
+    ) -> None:
         nonlocal records, copies
         row = create_record(session, record, actor_id=None, source="demo")
         row.is_demo = True
@@ -163,6 +167,7 @@ def load_demo_catalogue(session: Session) -> str | None:
                 "status": ItemStatus.AVAILABLE.value,
                 "price_vnd": rng.choice((45000, 60000, 75000, 89000, 120000, 150000)),
                 "source": rng.choice(("purchase", "purchase", "donation", "legal_deposit")),
+                "is_local_studies": local_studies,
             },
             actor_id=None,
         )
@@ -185,7 +190,9 @@ def load_demo_catalogue(session: Session) -> str | None:
         )
         mark = author_mark(author, title)
         # Rotation stock needs at least three copies of each title (Circular 33/2018).
-        catalogue(record, prefix, rng.choice((3, 3, 4, 5)), ddc, mark)
+        # Books about the province are local-studies material (tài liệu địa chí): they never rotate.
+        local = any(LOCAL_STUDIES_SUBJECT in s for s in subjects)
+        catalogue(record, prefix, rng.choice((3, 3, 4, 5)), ddc, mark, local_studies=local)
 
     for parsed in marc.read_records(LOC_FILE):
         if not parsed.ok or parsed.kind != "bibliographic":

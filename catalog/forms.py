@@ -163,6 +163,7 @@ class ItemsForm(FlaskForm):
     status = SelectField(_l("Status"), default=ItemStatus.IN_PROCESSING.value)
     notes = TextAreaField(_l("Notes"), validators=[Length(max=2000)])
     is_rare = BooleanField(_l("Rare or precious (never sent on rotation)"))
+    is_local_studies = BooleanField(_l("Local-studies material (never sent on rotation)"))
     # How many copies the record had when the form was opened: recognises a form sent twice.
     copies_before = HiddenField()
 
@@ -188,6 +189,7 @@ class ItemForm(FlaskForm):
     source = SelectField(_l("Source"))
     notes = TextAreaField(_l("Notes"), validators=[Length(max=2000)])
     is_rare = BooleanField(_l("Rare or precious (never sent on rotation)"))
+    is_local_studies = BooleanField(_l("Local-studies material (never sent on rotation)"))
     version = HiddenField()
 
 

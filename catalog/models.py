@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -257,6 +258,9 @@ class Item(Base):
     source: Mapped[str] = mapped_column(String(120), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     is_rare: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Local-studies material (tài liệu địa chí): kept in the local-studies collection, never rotates.
+    # The server default lets raw INSERTs that do not name the column (bulk intake, import) keep working.
+    is_local_studies: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -41,6 +41,7 @@ ITEM_FIELDS = (
     "source",
     "notes",
     "is_rare",
+    "is_local_studies",
 )
 
 
@@ -353,6 +354,8 @@ def _clean_item_values(session: Session, values: dict[str, Any]) -> dict[str, An
         clean["library_id"] = library.id
     if "is_rare" in values:
         clean["is_rare"] = bool(values["is_rare"])
+    if "is_local_studies" in values:
+        clean["is_local_studies"] = bool(values["is_local_studies"])
     if "status" in values:
         try:
             clean["status"] = ItemStatus(values["status"]).value

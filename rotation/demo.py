@@ -94,6 +94,7 @@ def _available_copies(session: Session, library_id: int, needed: int) -> list[It
             Item.library_id == library_id,
             Item.status == ItemStatus.AVAILABLE.value,
             Item.is_rare.is_(False),
+            Item.is_local_studies.is_(False),
         )
         .order_by(Item.id)
     )

@@ -3,8 +3,8 @@
 Candidates come in (one per copy, with what the rules need to know about it); the chosen copies and
 the reasons the others were left out come back. The rules:
 
-- eligibility (rotation/rules.py: available, not rare, held by the batch's library) and "not in
-  another open batch" — an ineligible candidate is never chosen;
+- eligibility (rotation/rules.py: available, not rare, not local-studies material, held by the batch's
+  library) and "not in another open batch" — an ineligible candidate is never chosen;
 - titles to leave out (those the destination point had in its last N rotations, say) are never
   chosen, and by default no title twice in one batch (titles already in the batch count);
 - a class mix (DDC main classes with percentages, or spread evenly), a language mix (languages not
@@ -93,6 +93,7 @@ class Candidate:
     subjects: str = ""
     status: str = "available"
     is_rare: bool = False
+    is_local_studies: bool = False
     library_id: int = 0
     open_batch: str | None = None  # code of the open batch holding it, if any
 
@@ -263,6 +264,7 @@ def _refusal(c: Candidate, request: FillRequest) -> str | None:
         number=c.accession_number,
         status=c.status,
         is_rare=c.is_rare,
+        is_local_studies=c.is_local_studies,
         library_id=c.library_id,
         library_name="",
         home_library_id=request.home_library_id,

@@ -33,6 +33,7 @@ class BatchCopy:
     status: str
     record_id: int
     is_rare: bool
+    is_local_studies: bool
     added_at: datetime
 
 
@@ -77,6 +78,7 @@ def batch_copies(session: Session, batch_id: int) -> list[BatchCopy]:
             Item.status,
             Item.record_id,
             Item.is_rare,
+            Item.is_local_studies,
             BatchItem.added_at,
         )
         .select_from(BatchItem)

@@ -22,6 +22,8 @@ class StockRules:
     require_home_library: bool = True
     # Rare and precious items never rotate (Circular 33/2018); a library may not relax it lightly.
     allow_rare: bool = False
+    # Local-studies material (tài liệu địa chí) stays in the library's local-studies collection.
+    allow_local_studies: bool = False
     # The rotation stock should hold at least this many copies of each title (a warning, not a refusal).
     min_copies_per_title: int = 3
 
@@ -34,6 +36,7 @@ def refusals(
     number: str,
     status: str,
     is_rare: bool,
+    is_local_studies: bool = False,
     library_id: int,
     library_name: str,
     home_library_id: int,
@@ -52,6 +55,10 @@ def refusals(
         )
     if is_rare and not rules.allow_rare:
         reasons.append((N_("Copy %(number)s is rare or precious and may not rotate."), {"number": number}))
+    if is_local_studies and not rules.allow_local_studies:
+        reasons.append(
+            (N_("Copy %(number)s is local-studies material and may not rotate."), {"number": number})
+        )
     if rules.require_home_library and library_id != home_library_id:
         reasons.append(
             (

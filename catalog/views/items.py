@@ -144,6 +144,7 @@ def items_new(record_id: int):
                             "status": form.status.data,
                             "notes": form.notes.data,
                             "is_rare": form.is_rare.data,
+                            "is_local_studies": form.is_local_studies.data,
                         },
                         actor_id=current_user.id,
                     )
@@ -215,6 +216,7 @@ def item_edit(item_id: int):
                             "source": form.source.data,
                             "notes": form.notes.data,
                             "is_rare": form.is_rare.data,
+                            "is_local_studies": form.is_local_studies.data,
                         },
                         actor_id=current_user.id,
                     )

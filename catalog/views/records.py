@@ -109,6 +109,7 @@ FIELD_LABELS = {
     "source": N_("Source"),
     "notes": N_("Notes"),
     "is_rare": N_("Rare or precious"),
+    "is_local_studies": N_("Local-studies material"),
 }
 
 

@@ -266,6 +266,7 @@ def add_copy(
         number=number,
         status=item.status,
         is_rare=item.is_rare,
+        is_local_studies=item.is_local_studies,
         library_id=item.library_id,
         library_name=item.library.name if item.library else "",
         home_library_id=batch.home_library_id,

@@ -139,6 +139,7 @@ def _columns() -> Select:
         Item.status,
         Item.is_rare,
         Item.library_id,
+        Item.is_local_studies,
     ).join(Record, Record.id == Item.record_id)
 
 
@@ -149,6 +150,8 @@ def _eligible(stmt: Select, request: filling.FillRequest, skip_titles: frozenset
         stmt = stmt.where(Item.library_id == request.home_library_id)
     if not request.rules.allow_rare:
         stmt = stmt.where(Item.is_rare.is_(False))
+    if not request.rules.allow_local_studies:
+        stmt = stmt.where(Item.is_local_studies.is_(False))
     if request.language_shares:
         stmt = stmt.where(Record.language.in_(sorted(request.language_shares)))
     if skip_titles:
@@ -279,6 +282,7 @@ def load_candidates(session: Session, request: filling.FillRequest) -> list[fill
             status=r[7],
             is_rare=bool(r[8]),
             library_id=r[9],
+            is_local_studies=bool(r[10]),
         )
         for r in rows.values()
     ]
@@ -327,6 +331,7 @@ def copies_of_records(
             Item.call_number,
             Item.status,
             Item.is_rare,
+            Item.is_local_studies,
             Item.library_id,
             Site.name,
             open_batch.c.code,
@@ -338,7 +343,7 @@ def copies_of_records(
     ).all()
     home_name = batch.home_library.name if batch.home_library else ""
     result: dict[int, list[ShownCopy]] = {rid: [] for rid in record_ids}
-    for item_id, record_id, number, call, status, rare, library_id, library_name, batch_code in rows:
+    for item_id, record_id, number, call, status, rare, local, library_id, library_name, batch_code in rows:
         if rules.require_home_library and library_id != batch.home_library_id:
             continue  # copies of other libraries are not shown: they could never go in
         reasons = []
@@ -356,6 +361,7 @@ def copies_of_records(
             number=number,
             status=status,
             is_rare=rare,
+            is_local_studies=local,
             library_id=library_id,
             library_name=library_name,
             home_library_id=batch.home_library_id,

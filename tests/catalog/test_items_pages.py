@@ -200,7 +200,8 @@ def item_form(client, item_id: int) -> dict[str, str]:
     for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
         chosen = re.search(r'<option selected value="([^"]*)"', body)
         values[name] = chosen.group(1) if chosen else ""
-    values.pop("is_rare", None)
+    values.pop("is_rare", None)  # checkboxes: sent only when ticked
+    values.pop("is_local_studies", None)
     return values
 
 
@@ -226,6 +227,42 @@ def test_status_change_follows_the_transitions(client, logged_in, session, recor
     assert items_of(session, record.id)[0].status == ItemStatus.AVAILABLE.value
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "item.update")).one()
     assert event.changes["status"] == ["in_processing", "available"] and event.actor_id == user.id
+
+
+def test_copies_are_added_as_local_studies_material(client, logged_in, session, record, library, vn):
+    logged_in(Role.CATALOGUER)
+    client.get("/lang/en")
+    url = f"/catalog/records/{record.id}/items/new"
+    assert 'name="is_local_studies"' in client.get(url).get_data(as_text=True)
+    form = copies_form(library, count="2", sequence_id=str(vn.id), is_local_studies="y")
+    assert post_form(client, url, form).status_code == 302
+    post_form(client, url, copies_form(library, count="1", sequence_id=str(vn.id)))
+    assert [i.is_local_studies for i in items_of(session, record.id)] == [True, True, False]
+    html = client.get(f"/catalog/records/{record.id}").get_data(as_text=True)
+    assert html.count('<span class="tag">local studies</span>') == 2
+
+
+def test_item_form_saves_the_local_studies_flag(client, logged_in, session, record, library):
+    logged_in(Role.CATALOGUER)
+    client.get("/lang/en")
+    item = make_item(session, record, library)
+    assert item.is_local_studies is False
+    url = f"/catalog/items/{item.id}/edit"
+    assert not re.search(
+        r'<input[^>]*checked[^>]*name="is_local_studies"', client.get(url).get_data(as_text=True)
+    )
+    response = client.post(url, data={**item_form(client, item.id), "is_local_studies": "y"})
+    assert response.status_code == 302
+    assert items_of(session, record.id)[0].is_local_studies is True
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "item.update")).one()
+    assert event.changes == {"is_local_studies": [False, True]}
+    html = client.get(url).get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*name="is_local_studies"', html)
+    record_html = client.get(f"/catalog/records/{record.id}").get_data(as_text=True)
+    assert "<dt>Local-studies material</dt>" in record_html
+    # Unticked: the flag is cleared again.
+    assert client.post(url, data=item_form(client, item.id)).status_code == 302
+    assert items_of(session, record.id)[0].is_local_studies is False
 
 
 def test_item_edit_refuses_a_used_accession_number_and_a_stale_form(

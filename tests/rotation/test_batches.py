@@ -76,6 +76,7 @@ def _refusals(**kw):
         "number": "VN.1",
         "status": "available",
         "is_rare": False,
+        "is_local_studies": False,
         "library_id": 1,
         "library_name": "A",
         "home_library_id": 1,
@@ -95,12 +96,40 @@ def test_rules_refuse_each_reason_and_all_together():
     ]
     assert _refusals(is_rare=True) == ["Copy %(number)s is rare or precious and may not rotate."]
     assert len(_refusals(library_id=2)) == 1 and "not by the batch's library" in _refusals(library_id=2)[0]
+    assert _refusals(is_local_studies=True) == [
+        "Copy %(number)s is local-studies material and may not rotate."
+    ]
     assert len(_refusals(status="lost", is_rare=True, library_id=2)) == 3
+    assert len(_refusals(status="lost", is_rare=True, is_local_studies=True, library_id=2)) == 4
+
+
+def test_local_studies_refusal_names_the_copy():
+    values = {
+        "number": "VV.00042",
+        "status": "available",
+        "is_rare": False,
+        "is_local_studies": True,
+        "library_id": 1,
+        "library_name": "A",
+        "home_library_id": 1,
+        "home_library_name": "A",
+    }
+    assert refusals(**values) == [
+        ("Copy %(number)s is local-studies material and may not rotate.", {"number": "VV.00042"})
+    ]
 
 
 def test_rules_are_configurable():
     relaxed = StockRules(require_home_library=False, allow_rare=True)
     assert _refusals(is_rare=True, library_id=2, rules=relaxed) == []
+    # Relaxing one rule leaves the others in force.
+    assert _refusals(is_local_studies=True, rules=relaxed) == [
+        "Copy %(number)s is local-studies material and may not rotate."
+    ]
+    assert _refusals(is_local_studies=True, rules=StockRules(allow_local_studies=True)) == []
+    assert _refusals(is_rare=True, rules=StockRules(allow_local_studies=True)) == [
+        "Copy %(number)s is rare or precious and may not rotate."
+    ]
     assert is_thin_title(2) and not is_thin_title(3)
     assert not is_thin_title(2, StockRules(min_copies_per_title=2))
 
@@ -176,17 +205,31 @@ def test_copy_in_another_open_batch_is_refused_naming_it(session, library):
 def test_stock_rules_refuse_with_reasons(session, library, district):
     unavailable = make_copies(session, library, 1, status="in_processing")[0]
     rare = make_copies(session, library, 1, is_rare=True)[0]
+    local = make_copies(session, library, 1, is_local_studies=True)[0]
     elsewhere = make_copies(session, district, 1)[0]
     batch = new_batch(session, library)
-    for item, words in ((unavailable, "not available"), (rare, "rare"), (elsewhere, "Mộc Châu")):
+    refusals_seen = (
+        (unavailable, "not available"),
+        (rare, "rare"),
+        (local, "local-studies"),
+        (elsewhere, "Mộc Châu"),
+    )
+    for item, words in refusals_seen:
         with pytest.raises(CopyRefused, match=words):
             svc.add_copy(session, batch, item.accession_number, None)
+    session.rollback()
+    assert session.get(Item, local.id).status == "available" and open_rows(session, local.id) == []
+    # Configurable: a library that lets its local-studies copies rotate.
+    svc.add_copy(session, batch, local.accession_number, None, rules=StockRules(allow_local_studies=True))
+    session.commit()
+    assert [c.item_id for c in queries.batch_copies(session, batch.id)] == [local.id]
+    assert queries.batch_copies(session, batch.id)[0].is_local_studies is True
     # Configurable: a library that lets copies of other libraries rotate.
     svc.add_copy(
         session, batch, elsewhere.accession_number, None, rules=StockRules(require_home_library=False)
     )
     session.commit()
-    assert [c.item_id for c in queries.batch_copies(session, batch.id)] == [elsewhere.id]
+    assert [c.item_id for c in queries.batch_copies(session, batch.id)] == [local.id, elsewhere.id]
 
 
 def test_a_database_refusal_becomes_the_same_clear_error(session, library, monkeypatch):
@@ -431,6 +474,30 @@ def test_create_scan_paste_and_ready_through_the_pages(client, logged_in, sessio
     assert response.status_code == 302
     session.expire_all()
     assert session.scalar(select(Batch.status).where(Batch.code == code)) == "ready"
+
+
+def test_scanning_a_local_studies_copy_is_refused_with_the_message(client, logged_in, session, library):
+    local = make_copies(session, library, 1, is_local_studies=True)[0]
+    batch = new_batch(session, library)
+    logged_in(Role.ROTATION)
+    client.get("/lang/en")
+    url = f"/rotation/batches/{batch.code}"
+    response = post_form(client, f"{url}/scan", {"code": local.accession_number}, page=url)
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    message = f"Copy {local.accession_number} is local-studies material and may not rotate."
+    assert 'role="alert"' in html and message in html
+    # The phone/scanner page asks for JSON: the same message, and a refusal status.
+    response = post_form(
+        client,
+        f"{url}/scan",
+        {"code": local.accession_number},
+        page=url,
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 422 and response.get_json() == {"ok": False, "messages": [message]}
+    session.expire_all()
+    assert open_rows(session, local.id) == []
+    assert session.get(Item, local.id).status == "available"
 
 
 def test_remove_split_and_merge_through_the_pages(client, logged_in, session, library):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from rotation import filling
 from rotation.filling import Candidate, FillRequest, MixError, parse_mix, quotas, select
+from rotation.rules import StockRules
 
 HOME = 1
 CLASSES = ["0", "3", "8", "9", ""]
@@ -89,12 +90,22 @@ def test_ineligible_excluded_and_other_batch_copies_are_never_chosen():
         cand(5, open_batch="LC-2026-0001"),
         cand(6, record_id=600),
         cand(7, lang="eng"),
+        cand(8, is_local_studies=True),
     ]
     result = select(pool, FillRequest(size=10, home_library_id=HOME, excluded_titles=frozenset({600})))
     assert [c.item_id for c in result.chosen] == [1]
     assert result.skipped == Counter(
-        {"ineligible": 3, "in_other_batch": 1, "excluded_title": 1, "language_not_asked": 1}
+        {"ineligible": 4, "in_other_batch": 1, "excluded_title": 1, "language_not_asked": 1}
     )
+
+
+def test_local_studies_copies_rotate_only_when_the_rules_allow_it():
+    pool = [cand(1, is_local_studies=True), cand(2, is_local_studies=True, is_rare=True)]
+    strict = select(pool, FillRequest(size=5, home_library_id=HOME))
+    assert strict.chosen == [] and strict.skipped == Counter({"ineligible": 2})
+    rules = StockRules(allow_local_studies=True)
+    relaxed = select(pool, FillRequest(size=5, home_library_id=HOME, rules=rules))
+    assert [c.item_id for c in relaxed.chosen] == [1]  # the rare one still stays home
 
 
 def test_no_title_twice_unless_asked():
@@ -167,6 +178,7 @@ candidates = st.lists(
         subjects=st.sampled_from(["", "Văn học thiếu nhi"]),
         status=st.sampled_from(["available", "available", "available", "lost", "in_rotation"]),
         is_rare=st.booleans(),
+        is_local_studies=st.booleans(),
         library_id=st.sampled_from([HOME, HOME, HOME, 2]),
         open_batch=st.sampled_from([None, None, None, "LC-2026-0009"]),
     ),
@@ -202,6 +214,7 @@ def test_property_never_exceeds_size_never_picks_a_forbidden_copy(pool, request)
     assert len({c.item_id for c in chosen}) == len(chosen)
     for c in chosen:
         assert c.status == "available" and not c.is_rare and c.library_id == HOME and c.open_batch is None
+        assert not c.is_local_studies
         assert c.record_id not in request.excluded_titles
         if request.language_shares:
             assert c.language in request.language_shares

@@ -62,6 +62,7 @@ def test_fill_adds_eligible_copies_one_per_title_and_never_the_forbidden(session
     other_library = make_site(code="TVMC", name="Thư viện Mộc Châu", kind=SiteKind.DISTRICT_LIBRARY)
     good = [title(session, library, copies=2)[0].record_id for _ in range(6)]
     rare = title(session, library, is_rare=True)
+    local = title(session, library, copies=3, is_local_studies=True)
     lost = title(session, library, status="lost")
     elsewhere = title(session, other_library)
     english = title(session, library, lang="eng")
@@ -75,8 +76,9 @@ def test_fill_adds_eligible_copies_one_per_title_and_never_the_forbidden(session
     session.commit()
     added_records = sorted(i.record_id for i in report.added)
     assert added_records == sorted(good)  # one copy of each of the 6 good titles, nothing else
-    forbidden = {x.id for x in rare + lost + elsewhere + english + taken}
+    forbidden = {x.id for x in rare + local + lost + elsewhere + english + taken}
     assert not forbidden & {i.id for i in report.added}
+    assert not forbidden & {c.item_id for c in plan.result.chosen}  # not even proposed
     assert plan.request.size == 10
     assert svc.copy_count(session, batch.id) == 6
     # Every added copy is in rotation and audited; one summary event for the fill.

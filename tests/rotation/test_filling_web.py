@@ -60,6 +60,50 @@ def test_search_shows_copies_with_eligibility_and_adds_ticked_or_all(client, log
     assert members(session, batch.id) == {good[0].id, good[1].id}
 
 
+def test_local_studies_copies_are_shown_ineligible_and_never_added(
+    client, logged_in, session, library, make_site
+):
+    local = title(session, library, copies=2, is_local_studies=True)
+    point = make_site(code="BDVH-07", name="Điểm xã Chiềng Sinh")
+    batch = new_batch(session, library)
+    logged_in(Role.ROTATION)
+    client.get("/lang/en")
+    url = f"/rotation/batches/{batch.code}"
+    search = f"{url}/search?q={local[0].accession_number}"
+    html = client.get(search).get_data(as_text=True)
+    assert f'id="copy-{local[0].id}" data-eligible="no"' in html and "local-studies material" in html
+    assert re.findall(r'name="shown_ids" value="(\d+)"', html) == []  # "add all" offers none of them
+    # Ticked anyway (a stale page): refused with the reason, nothing added.
+    response = post_form(
+        client,
+        f"{url}/add-chosen",
+        {"item_ids": [str(c.id) for c in local], "action": "ticked"},
+        page=search,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and f'data-code="{local[0].accession_number}"' in html
+    assert html.count("is local-studies material and may not rotate.") == 2
+    # The automatic fill never picks them, even when they are all the stock there is.
+    response = post_form(
+        client,
+        f"{url}/fill",
+        {
+            "size": "5",
+            "class_mode": "any",
+            "class_mix": "",
+            "languages": "vie",
+            "children_percent": "",
+            "destination_id": str(point.id),
+            "last_rotations": "3",
+            "seed": "1",
+        },
+        page=f"{url}/fill",
+    )
+    assert response.status_code == 200
+    assert re.findall(r'name="item_ids" value="(\d+)"', response.get_data(as_text=True)) == []
+    assert members(session, batch.id) == set()
+
+
 def test_add_chosen_reports_refusals(client, logged_in, session, library):
     copies = title(session, library, copies=2)
     other = new_batch(session, library)

@@ -86,3 +86,30 @@ def test_unmigrated_database_from_the_cli_names_the_command(tmp_path):
     result = _flask("users", "list", env=env)
     assert result.returncode == 1
     assert "db upgrade" in result.stderr
+
+
+def test_rotation_stock_rules_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("ROTATION_ALLOW_LOCAL_STUDIES", "yes")
+    monkeypatch.setenv("ROTATION_ALLOW_RARE", "0")
+    monkeypatch.setenv("ROTATION_MIN_COPIES_PER_TITLE", "5")
+    _cls, values = get_config("development")
+    assert values["ROTATION_ALLOW_LOCAL_STUDIES"] is True
+    assert values["ROTATION_ALLOW_RARE"] is False
+    assert values["ROTATION_MIN_COPIES_PER_TITLE"] == 5
+    assert "ROTATION_REQUIRE_HOME_LIBRARY" not in values  # unset: the code's default (True) applies
+
+
+def test_a_wrong_yes_no_setting_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("ROTATION_ALLOW_LOCAL_STUDIES", "maybe")
+    with pytest.raises(ConfigError, match="ROTATION_ALLOW_LOCAL_STUDIES"):
+        get_config("development")
+
+
+def test_the_batch_scan_follows_the_local_studies_setting(app, monkeypatch):
+    """The rule's setting reaches the scan view's StockRules."""
+    from rotation.views.batches import stock_rules
+
+    with app.test_request_context():
+        assert stock_rules().allow_local_studies is False
+        monkeypatch.setitem(app.config, "ROTATION_ALLOW_LOCAL_STUDIES", True)
+        assert stock_rules().allow_local_studies is True
