@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from app.auth.models import ALL_ROLES, STAFF_ROLES, Role
@@ -91,6 +92,9 @@ def _check_access() -> Any:
         abort(403)
     if not current_user.has_role(*roles):
         abort(403)
+    # Settle the language while the user is fresh: asked first after a commit (a flash message),
+    # it would read the expired user again, one more database round trip per request.
+    get_locale()
     return None
 
 

@@ -49,6 +49,7 @@ def stock_rules() -> StockRules:
     return StockRules(
         require_home_library=bool(config.get("ROTATION_REQUIRE_HOME_LIBRARY", True)),
         allow_rare=bool(config.get("ROTATION_ALLOW_RARE", False)),
+        allow_local_studies=bool(config.get("ROTATION_ALLOW_LOCAL_STUDIES", False)),
         min_copies_per_title=int(config.get("ROTATION_MIN_COPIES_PER_TITLE", 3)),
     )
 
@@ -223,6 +224,7 @@ def batch(code: str):
 def batch_scan(code: str):
     """Add one scanned copy (a keyboard-wedge scanner types the number and Enter)."""
     row = _batch_or_404(code)
+    code = row.code  # read now: after the commit the batch is expired and would be read again
     form = ScanForm()
     as_json = request.accept_mimetypes.best == "application/json"  # rotation/static/rotation/scan.js
     if not form.validate_on_submit():
@@ -230,7 +232,7 @@ def batch_scan(code: str):
         if as_json:
             return jsonify(ok=False, messages=[message]), 422
         flash(message, "error")
-        return _to_batch(row.code, scan="error")
+        return _to_batch(code, scan="error")
     try:
         with transaction(db.session):
             item = services.add_copy(db.session, row, form.code.data, current_user.id, rules=stock_rules())
@@ -241,7 +243,7 @@ def batch_scan(code: str):
         messages = [error_text(err)]
     else:
         message = _("Copy %(number)s added.", number=number)
-        target = url_for("rotation.batch", code=row.code, added=item_id, _anchor=f"copy-{item_id}")
+        target = url_for("rotation.batch", code=code, added=item_id, _anchor=f"copy-{item_id}")
         if as_json:
             flash(message, "success")
             return jsonify(ok=True, messages=[message], url=target)
@@ -251,7 +253,7 @@ def batch_scan(code: str):
         return jsonify(ok=False, messages=messages), 422
     for message in messages:
         flash(message, "error")
-    return _to_batch(row.code, scan="error")
+    return _to_batch(code, scan="error")
 
 
 @bp.route("/batches/<code>/paste", methods=["POST"])
