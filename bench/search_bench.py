@@ -365,6 +365,7 @@ def load_postgresql(sqlite_path: Path, url: str) -> None:
     started = time.perf_counter()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         conn.execute("DROP INDEX ix_record_search_folded_tsv")
+        conn.execute("DROP INDEX ix_record_search_copy_terms")  # copy filter terms: a trigger fills them
         for table in COPIED_TABLES:
             cur = src.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed names
             names = [d[0] for d in cur.description]
@@ -377,6 +378,7 @@ def load_postgresql(sqlite_path: Path, url: str) -> None:
             for row in cur:
                 copy.write_row(row)
         conn.execute("CREATE INDEX ix_record_search_folded_tsv ON record_search USING gin (folded_tsv)")
+        conn.execute("CREATE INDEX ix_record_search_copy_terms ON record_search USING gin (copy_terms)")
         for table in ("records", "items", "record_keys"):
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608

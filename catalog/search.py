@@ -414,11 +414,26 @@ def _match(
     if _is_sqlite(session):
         return "record_search s", "record_search MATCH :match", {"match": _fts5_expression(terms)}
     extra = _tsquery_filters(filter_terms(query)) if query is not None else ""
-    return (
-        "record_search s",
-        "s.folded_tsv @@ to_tsquery('simple', :match)",
-        {"match": _tsquery_text(terms) + extra},
-    )
+    cond = "s.folded_tsv @@ to_tsquery('simple', :match)"
+    params = {"match": _tsquery_text(terms) + extra}
+    copy_term = copy_filter_term(query.library_id, query.status) if query is not None else None
+    if copy_term:
+        # Kept by triggers from the copies (migration f5a9c0d7e8b3): both GIN bitmaps are intersected.
+        cond += " AND s.copy_terms @@ CAST(:copy_term AS tsquery)"
+        params["copy_term"] = copy_term
+    return "record_search s", cond, params
+
+
+def copy_filter_term(library_id: int | None, status: str | None) -> str | None:
+    """Return the PostgreSQL `copy_terms` lexeme of a copy filter (lib7, stlost, lib7stlost), or None.
+
+    A record has it when one of its copies is held by that library and/or is in that status; the
+    spelling is the migration's `record_copy_terms()`. The status is an ItemStatus value (letters
+    and underscores), so the lexeme is plain letters and digits.
+    """
+    library = f"lib{int(library_id)}" if library_id else ""
+    state = "st" + status.replace("_", "") if status else ""
+    return (library + state) or None
 
 
 def _id_col(session: Session) -> str:
@@ -472,9 +487,11 @@ def _candidates(session: Session, query: SearchQuery, terms: Terms) -> tuple[lis
 
 
 def _tokens_cover(query: SearchQuery) -> bool:
-    """True when every filter of the query is a record filter written as index terms."""
-    if query.library_id or query.status:
-        return False
+    """True when every filter of the query is written as index terms (PostgreSQL).
+
+    The record filters are tokens of the folded text; the copy filters (library, status) are
+    `copy_terms`, which `_match` adds.
+    """
     wanted = (
         bool(query.language)
         + (query.year_from is not None or query.year_to is not None)
@@ -519,7 +536,7 @@ def _check_ids(
     stmt = text(
         f"SELECT {cols} FROM {source} WHERE {cond} AND {sid} = ANY(:ids) ORDER BY {sid} DESC LIMIT :limit"  # noqa: S608
     )
-    return session.execute(stmt, {"match": params["match"], "ids": ids, "limit": COUNT_LIMIT + 1}).all()
+    return session.execute(stmt, {**params, "ids": ids, "limit": COUNT_LIMIT + 1}).all()
 
 
 def _has(text: str, needle: str, prefix: bool = False, at_start: bool = False) -> bool:
