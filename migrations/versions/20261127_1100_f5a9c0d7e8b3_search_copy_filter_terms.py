@@ -55,8 +55,10 @@ UPGRADE = [
     CREATE FUNCTION items_copy_terms_inserted() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-        UPDATE record_search s SET copy_terms = record_copy_terms(s.record_id)
-        WHERE s.record_id IN (SELECT DISTINCT record_id FROM items_new);
+        UPDATE record_search s SET copy_terms = t.terms
+        FROM (SELECT r.rid, record_copy_terms(r.rid) AS terms
+              FROM (SELECT DISTINCT record_id AS rid FROM items_new) r) t
+        WHERE s.record_id = t.rid AND s.copy_terms <> t.terms;
         RETURN NULL;
     END $$
     """,
@@ -64,25 +66,30 @@ UPGRADE = [
     CREATE FUNCTION items_copy_terms_deleted() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-        UPDATE record_search s SET copy_terms = record_copy_terms(s.record_id)
-        WHERE s.record_id IN (SELECT DISTINCT record_id FROM items_old);
+        UPDATE record_search s SET copy_terms = t.terms
+        FROM (SELECT r.rid, record_copy_terms(r.rid) AS terms
+              FROM (SELECT DISTINCT record_id AS rid FROM items_old) r) t
+        WHERE s.record_id = t.rid AND s.copy_terms <> t.terms;
         RETURN NULL;
     END $$
     """,
-    # Most updates of a copy touch neither its library nor its status (a lock, a price, a note):
-    # those cost one join of the transition tables and nothing else.
+    # Most updates of a copy touch neither its library nor its status (a price, a note): those cost
+    # one join of the transition tables and nothing else. A row is only rewritten when its terms
+    # change (a title with other copies in the same state keeps them): every rewrite of this wide,
+    # GIN-indexed row costs index entries, so scans and receipts mostly skip it.
     """
     CREATE FUNCTION items_copy_terms_updated() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-        UPDATE record_search s SET copy_terms = record_copy_terms(s.record_id)
-        WHERE s.record_id IN (
-            SELECT n.record_id FROM items_new n JOIN items_old o ON o.id = n.id
-            WHERE n.status <> o.status OR n.library_id <> o.library_id OR n.record_id <> o.record_id
-            UNION
-            SELECT o.record_id FROM items_new n JOIN items_old o ON o.id = n.id
-            WHERE n.record_id <> o.record_id
-        );
+        UPDATE record_search s SET copy_terms = t.terms
+        FROM (SELECT r.rid, record_copy_terms(r.rid) AS terms
+              FROM (SELECT n.record_id AS rid FROM items_new n JOIN items_old o ON o.id = n.id
+                    WHERE n.status <> o.status OR n.library_id <> o.library_id
+                       OR n.record_id <> o.record_id
+                    UNION
+                    SELECT o.record_id FROM items_new n JOIN items_old o ON o.id = n.id
+                    WHERE n.record_id <> o.record_id) r) t
+        WHERE s.record_id = t.rid AND s.copy_terms <> t.terms;
         RETURN NULL;
     END $$
     """,

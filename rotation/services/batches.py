@@ -113,14 +113,21 @@ def _require_status(batch: Batch, allowed: Sequence[str]) -> None:
         )
 
 
-def _lock_item(session: Session, item_id: int) -> None:
-    """Take the copy's row lock for the rest of the transaction (a no-op write).
+def _lock_item(session: Session, item: Item) -> None:
+    """Take the copy's row lock for the rest of the transaction and read the copy again under it.
 
-    On PostgreSQL a second transaction scanning the same copy waits here until the first ends; on
-    SQLite the write takes the database lock, and the busy timeout makes the second one wait. Either
-    way the checks that follow read the winner's committed data.
+    On PostgreSQL a second transaction scanning the same copy waits here until the first ends
+    (SELECT … FOR UPDATE, which also reads the row); on SQLite a no-op write takes the database
+    lock, and the busy timeout makes the second one wait. Either way the checks that follow read
+    the winner's committed data.
     """
-    session.execute(text("UPDATE items SET status = status WHERE id = :id"), {"id": item_id})
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Item).where(Item.id == item.id).with_for_update(of=Item).execution_options(populate_existing=True)
+        )
+    else:
+        session.execute(text("UPDATE items SET status = status WHERE id = :id"), {"id": item.id})
+        session.refresh(item)
 
 
 def open_membership(session: Session, item_id: int) -> tuple[int, str] | None:
@@ -257,8 +264,7 @@ def add_copy(
     if item is None:
         raise CopyRefused([(N_("No copy has the number %(code)s."), {"code": code})], code=code)
     number = item.accession_number
-    _lock_item(session, item.id)
-    session.refresh(item)  # read again under the lock: another batch may have taken it meanwhile
+    _lock_item(session, item)  # and read again: another batch may have taken it meanwhile
     holder = open_membership(session, item.id)
     if holder is not None:
         raise _membership_refusal(batch, number, holder)
@@ -279,13 +285,15 @@ def add_copy(
         with session.begin_nested():
             session.add(BatchItem(batch_id=batch.id, item_id=item.id, is_open=True, added_by_id=actor_id))
             _set_item_status(session, item, ItemStatus.IN_ROTATION, batch, actor_id)
+            # Both audit events in the same flush: one INSERT of two rows, and gone with the rest
+            # if the savepoint is rolled back.
+            _audit_batch(session, batch, "batch.add_copy", {"copy": [None, number]}, actor_id)
             session.flush()
     except (IntegrityError, StaleDataError):
         # The database's last word: the copy went into an open batch in another transaction.
         session.expire(item)
         holder = open_membership(session, item.id) or (0, "?")
         raise _membership_refusal(batch, number, holder) from None
-    _audit_batch(session, batch, "batch.add_copy", {"copy": [None, number]}, actor_id)
     return item
 
 
