@@ -122,9 +122,8 @@ def _lock_item(session: Session, item: Item) -> None:
     the winner's committed data.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(Item).where(Item.id == item.id).with_for_update(of=Item).execution_options(populate_existing=True)
-        )
+        locked = select(Item).where(Item.id == item.id).with_for_update(of=Item)
+        session.execute(locked.execution_options(populate_existing=True))
     else:
         session.execute(text("UPDATE items SET status = status WHERE id = :id"), {"id": item.id})
         session.refresh(item)
