@@ -14,6 +14,9 @@ from config import ConfigError, get_config
 
 log = logging.getLogger(__name__)
 
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back whole.
+CONCURRENCY_SQLSTATES = frozenset({"40P01", "40001"})
+
 
 def select_locale() -> str:
     """Pick the interface language: the session's choice, then the user's saved one, then Vietnamese."""
@@ -59,6 +62,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _register_error_pages(app)
     _register_template_helpers(app)
     _register_plan_indicators(app)
+    _register_withdrawal_handover(app)
     return app
 
 
@@ -72,6 +76,14 @@ def _register_plan_indicators(app: Flask) -> None:
     register_provider(Indicator.COPIES_ACQUIRED, copies_acquired)
     register_provider(Indicator.RECORDS_CATALOGUED, records_catalogued)
     register_provider(Indicator.ROTATIONS, rotations)
+
+
+def _register_withdrawal_handover(app: Flask) -> None:
+    """Hand the copies written off in rotation over to acquisitions for their withdrawal minutes."""
+    from catalog.acquisitions.handover import register_candidate_provider
+    from rotation.withdrawal_candidates import provider
+
+    register_candidate_provider(provider)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -269,6 +281,17 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(ProgrammingError)
     def database_error(e):
         db.session.rollback()
+        if getattr(getattr(e, "orig", None), "sqlstate", None) in CONCURRENCY_SQLSTATES:
+            # PostgreSQL stopped this transaction (deadlock, serialisation): it was rolled back whole.
+            log.warning("transaction stopped by a concurrent one: %s", e)
+            return page(
+                409,
+                _("Changed by someone else at the same moment"),
+                _(
+                    "Someone else was changing the same copies or records at the same moment, so "
+                    "nothing of yours was saved. Go back and try again."
+                ),
+            )
         log.exception("database error: %s", e)
         # Show the page as to a visitor: asking the database who is signed in would fail again here
         # (and the rollback expired a user already loaded), which would end in a bare 500.

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.security import roles_required, staff_required
 from app.web import Pagination, error_text, flash_error, int_arg, page_arg
 from catalog import search as catalog_search
-from catalog.acquisitions import queries
+from catalog.acquisitions import handover, queries
 from catalog.acquisitions import services as acq
 from catalog.acquisitions.models import (
     INTAKE_SOURCE_LABELS,
@@ -569,15 +569,42 @@ def withdrawals():
     rows, total = queries.withdrawals(
         db.session, library_id=library_id, year=year, page=page, per_page=PER_PAGE
     )
+    libraries = queries.libraries(db.session)
     return render_template(
         "acquisitions/withdrawals.html",
         rows=rows,
         pagination=Pagination(page, PER_PAGE, total),
-        libraries=queries.libraries(db.session),
+        libraries=libraries,
         library_id=library_id,
         year=year,
+        handover=_handover_panel(library_id, libraries) if current_user.has_role(*EDITORS) else None,
         **_helpers(),
     )
+
+
+def _withdraw_url(group: handover.CandidateGroup) -> str:
+    """Return the address of the withdrawal form prefilled with a group's copies, reason and library."""
+    return url_for(
+        "acquisitions.withdrawal_new",
+        library_id=group.library_id,
+        reason=group.reason,
+        accessions=",".join(group.accessions),
+    )
+
+
+def _handover_panel(library_id: int | None, libraries) -> dict | None:
+    """Return the copies written off elsewhere (rotation) that wait for minutes, grouped, or None."""
+    candidates = handover.withdrawal_candidates(db.session, library_id)
+    if not candidates:
+        return None
+    names = {lib.id: lib.name for lib in libraries}
+    return {
+        "count": len(candidates),
+        "groups": handover.group_candidates(candidates),
+        "totals": handover.totals_by_library_and_reason(candidates),
+        "library_name": lambda i: names.get(i, ""),
+        "url": _withdraw_url,
+    }
 
 
 PROBLEM_TEXTS = {
@@ -602,6 +629,7 @@ def withdrawal_new():
     if request.method == "GET":
         form.withdrawal_date.data = date.today()
         form.accessions.data = request.args.get("accessions", "").replace(",", "\n")
+        form.library_id.data = int_arg("library_id")  # handed over from the rotation's return count
     form.library_id.choices = _library_choices()
     form.reason.choices = [(r.value, _(label)) for r, label in WITHDRAWAL_REASON_LABELS.items()]
     reasons = {value for value, _label in form.reason.choices}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from app.db import transaction
 from app.errors import N_, DomainError, PermissionDenied
 from app.extensions import db
 from app.network.models import Site
-from app.security import any_user, roles_required, staff_required
+from app.security import access_of, any_user, roles_required, staff_required
 from app.web import Pagination, error_text, flash_error, int_arg, page_arg
 from rotation import shipment_queries as q
 from rotation.models import (
@@ -28,6 +28,7 @@ from rotation.models import (
 )
 from rotation.services import shipments as svc
 from rotation.views import bp
+from rotation.withdrawal_candidates import written_off_copies
 
 ROTATION_STAFF = (Role.ADMIN, Role.ROTATION)
 PER_PAGE = 50
@@ -250,6 +251,32 @@ def _ids(name: str) -> list[int]:
 # --- return count at the library ----------------------------------------------------------------
 
 
+WITHDRAWAL_ENDPOINT = "acquisitions.withdrawal_new"
+
+
+def may_open(endpoint: str) -> bool:
+    """Return True when the signed-in user's role may open this endpoint (False if it does not exist)."""
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    is_public, roles = access_of(view)
+    return is_public or (roles is not None and current_user.has_role(*roles))
+
+
+def _written_off(row) -> dict | None:
+    """Return the copies of this count written off and not withdrawn yet, with where to withdraw them."""
+    copies = written_off_copies(db.session, shipment_id=row.id)
+    if not copies:
+        return None
+    url = None
+    if may_open(WITHDRAWAL_ENDPOINT):
+        library_ids = {c.library_id for c in copies}
+        url = url_for(
+            "acquisitions.withdrawals", library_id=library_ids.pop() if len(library_ids) == 1 else None
+        )
+    return {"count": len(copies), "url": url}
+
+
 def _return_page(row, result=None, status: int = 200):
     differences = q.line_rows(
         db.session, row.id, states=[LineState.MISSING.value, LineState.DAMAGED.value, LineState.EXTRA.value]
@@ -261,6 +288,7 @@ def _return_page(row, result=None, status: int = 200):
         differences=differences,
         result=result,
         result_text=_(result.message, **result.params) if result else "",
+        written_off=_written_off(row),
         resolutions=RESOLUTION_LABELS,
         fitting={r.value: sorted(states) for r, states in svc.RESOLUTION_STATES.items()},
         **labels(),
