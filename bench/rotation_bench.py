@@ -59,9 +59,12 @@ def catalogue(records: int) -> Path:
 
 
 def _flask_app(url: str):
-    from app.factory import create_app
+    from app.factory import create_app, settle_heap
 
-    return create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
+    settings = {"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False}
+    application = create_app("testing", overrides=settings)
+    settle_heap()  # as wsgi.py does before serving
+    return application
 
 
 def _complete_schema(url: str) -> None:
