@@ -113,3 +113,18 @@ def test_the_batch_scan_follows_the_local_studies_setting(app, monkeypatch):
         assert stock_rules().allow_local_studies is False
         monkeypatch.setitem(app.config, "ROTATION_ALLOW_LOCAL_STUDIES", True)
         assert stock_rules().allow_local_studies is True
+
+
+def test_the_wsgi_entry_point_freezes_the_startup_heap(tmp_path):
+    """Long-lived objects are out of the collector's reach before the first request (wsgi.py)."""
+    env = {"PATH": "/usr/bin:/bin", "TRAMSACH_INSTANCE": str(tmp_path), "TRAMSACH_ENV": "development"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import gc, wsgi; print(gc.get_freeze_count())"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert int(out.stdout.strip().splitlines()[-1]) > 50_000
