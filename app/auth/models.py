@@ -53,7 +53,9 @@ class User(Base):
     # Bumped when the password changes, so other sessions of the same user end.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
 
-    sites = relationship("Site", secondary=user_sites, lazy="selectin", order_by="Site.code")
+    # Read when asked (a point operator's checks, the user pages), not on every request: most users
+    # have no sites, and the query was one more database round trip per page for everybody.
+    sites = relationship("Site", secondary=user_sites, lazy="select", order_by="Site.code")
 
     # --- what Flask-Login reads ---
     @property

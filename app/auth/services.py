@@ -6,7 +6,7 @@ import re
 import secrets
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.audit import services as audit
@@ -255,4 +255,4 @@ def load_user(session: Session, token: str) -> User | None:
 
 def list_users(session: Session) -> list[User]:
     """Return every user, by user name."""
-    return list(session.scalars(select(User).order_by(User.username)))
+    return list(session.scalars(select(User).options(selectinload(User.sites)).order_by(User.username)))

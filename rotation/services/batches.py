@@ -267,15 +267,17 @@ def add_copy(
     holder = open_membership(session, item.id)
     if holder is not None:
         raise _membership_refusal(batch, number, holder)
+    # The libraries' names only matter in a refusal; reading them costs a query each.
+    other_library = item.library_id != batch.home_library_id
     reasons = stock_rules.refusals(
         number=number,
         status=item.status,
         is_rare=item.is_rare,
         is_local_studies=item.is_local_studies,
         library_id=item.library_id,
-        library_name=item.library.name if item.library else "",
+        library_name=item.library.name if other_library and item.library else "",
         home_library_id=batch.home_library_id,
-        home_library_name=batch.home_library.name if batch.home_library else "",
+        home_library_name=batch.home_library.name if other_library and batch.home_library else "",
         rules=rules,
     )
     if reasons:
