@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -151,6 +151,11 @@ class Terms:
     folded: list[list[str]]  # the same words folded
     has_marks: bool  # the user typed diacritics: exact matches form the first tier
     chunks: list[str] = field(default_factory=list)  # each chunk folded, inner punctuation kept
+    prefix: bool = True  # the last word may be a prefix (when long enough, see has_prefix)
+
+    def has_prefix(self) -> bool:
+        """True when the last word is matched as a prefix too ("librar" finds "library")."""
+        return self.prefix and bool(self.folded) and len(self.folded[-1][-1]) >= MIN_PREFIX
 
     def __bool__(self) -> bool:
         return bool(self.exact)
@@ -368,7 +373,7 @@ def _fts5_expression(terms: Terms) -> str:
     parts = []
     last = len(terms.folded) - 1
     for n, words in enumerate(terms.folded):
-        prefix = "*" if n == last and len(words[-1]) >= MIN_PREFIX else ""
+        prefix = "*" if n == last and terms.has_prefix() else ""
         parts.append('folded : "' + " ".join(words).replace('"', '""') + '"' + prefix)
     return " AND ".join(parts)
 
@@ -377,9 +382,9 @@ def _tsquery_text(terms: Terms) -> str:
     """Return to_tsquery text: every chunk a quoted phrase on the folded text, the last a prefix."""
     parts = []
     last = len(terms.folded) - 1
-    for n, (words, chunk) in enumerate(zip(terms.folded, terms.chunks, strict=True)):
+    for n, chunk in enumerate(terms.chunks):
         quoted = "'" + chunk.replace("'", "''") + "'"
-        parts.append(quoted + (":*" if n == last and len(words[-1]) >= MIN_PREFIX else ""))
+        parts.append(quoted + (":*" if n == last and terms.has_prefix() else ""))
     return " & ".join(parts)
 
 
@@ -560,7 +565,7 @@ def _ranker(terms: Terms):
     phrase, then the newest record.
     """
     last = len(terms.exact) - 1
-    prefix = last >= 0 and len(terms.folded[last][-1]) >= MIN_PREFIX
+    prefix = last >= 0 and terms.has_prefix()
     exact_words = [
         (w, prefix and n == last and k == len(c) - 1)
         for n, c in enumerate(terms.exact)
@@ -583,8 +588,22 @@ def _ranker(terms: Terms):
 def _ids_fulltext(
     session: Session, query: SearchQuery, terms: Terms, offset: int, limit: int
 ) -> tuple[list[int], int, bool]:
-    """Return the record ids of one page of word matches, the total and whether it is a lower bound."""
-    candidates, bounded = _candidates(session, query, terms)
+    """Return the record ids of one page of word matches, the total and whether it is a lower bound.
+
+    When the last word could be a prefix, the whole words are tried first: if they alone match more
+    than COUNT_LIMIT records, the prefix could only add to "more than 1,000", and a user who typed
+    a whole word ("chọn") wants it rather than longer ones ("chống"); a common word's prefix also
+    costs the most to match (tens of thousands of index entries). Otherwise the prefix is matched.
+    """
+    if terms.has_prefix():
+        whole = replace(terms, prefix=False)
+        candidates, bounded = _candidates(session, query, whole)
+        if bounded:
+            terms = whole
+        else:
+            candidates, bounded = _candidates(session, query, terms)
+    else:
+        candidates, bounded = _candidates(session, query, terms)
     total = len(candidates)
     if query.sort == Sort.RELEVANCE:
         ranked = sorted(candidates, key=_ranker(terms))

@@ -1,4 +1,4 @@
-"""Words with copy filters (library, status) stay right whatever changes the copies, on both engines.
+"""Search on both engines: copy filters (library, status), and whole words tried before prefixes.
 
 On PostgreSQL the copy filters are `record_search.copy_terms`, kept by triggers (migration
 f5a9c0d7e8b3); these tests change copies every way the application does (the ORM service, a bulk
@@ -158,3 +158,23 @@ def test_new_copies_are_seen(world, session):
     session.commit()
     assert found(session, status="damaged") == ids(world, "hill")
     assert found(session, library_id=world["lib"]["two"], status="damaged") == ids(world, "hill")
+
+
+def test_a_whole_word_with_many_matches_is_not_taken_as_a_prefix(session, monkeypatch):
+    """ "chọn" (4 letters) is also a prefix of "chống"; with more whole-word matches than the count
+    limit the prefix could only add to "more than N", so it is left out; with fewer it is matched."""
+    from catalog import search as search_module
+
+    titles = ["Tuyển chọn truyện", "Thơ chọn lọc", "Chọn nghề", "Chọn bạn", "Chống hạn"]
+    made = {t: create_record(session, build_record(t), actor_id=None).id for t in titles}
+    session.commit()
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 3)
+    bounded = search(session, SearchQuery(q="chon", per_page=100))
+    session.rollback()
+    assert made["Chống hạn"] not in {h.id for h in bounded.hits}
+    assert len(bounded.hits) == 3  # the count limit's worth, all whole-word matches
+    assert {h.id for h in bounded.hits} <= {made[t] for t in titles[:4]}
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 10)
+    everything = search(session, SearchQuery(q="chon", per_page=100))
+    session.rollback()
+    assert {h.id for h in everything.hits} == set(made.values())
