@@ -42,8 +42,12 @@ def _as_server_user(cmd: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[str]:
-    """Start a PostgreSQL server on a free loopback port; yield a base URL without database name."""
+def running_server(settings: dict[str, str] | None = None) -> Iterator[str]:
+    """Start a PostgreSQL server on a free loopback port; yield a base URL without database name.
+
+    `settings` adds server settings (name → value), e.g. the production memory settings the
+    benchmarks use; the test suite runs with the defaults.
+    """
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) not found")
@@ -90,7 +94,8 @@ def running_server() -> Iterator[str]:
                     "30",
                     "-o",
                     f"-p {port} -h 127.0.0.1 -k {sock} -c fsync=off -c synchronous_commit=off "
-                    "-c full_page_writes=off -c max_connections=200",
+                    "-c full_page_writes=off -c max_connections=200"
+                    + "".join(f" -c {name}={value}" for name, value in (settings or {}).items()),
                     "start",
                 ]
             ),
