@@ -72,6 +72,23 @@ def _refuse_nul_bytes() -> None:
         abort(400)
 
 
+def _allowed(roles: frozenset[Role] | None) -> bool:
+    """True when the signed-in user holds one of the declared roles (nothing declared: nobody)."""
+    return roles is not None and current_user.is_authenticated and current_user.has_role(*roles)
+
+
+def may_open(endpoint: str) -> bool:
+    """Return True when the signed-in user may open this endpoint (False if it does not exist).
+
+    The same rule as the check before every request, for a page deciding whether to show a link.
+    """
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    is_public, roles = access_of(view)
+    return is_public or _allowed(roles)
+
+
 def _check_access() -> Any:
     """Before every request: public views pass, others need a login and a declared role."""
     _refuse_nul_bytes()
@@ -90,7 +107,7 @@ def _check_access() -> Any:
         # Secure by default: a route that declares nothing is closed to everybody.
         current_app.logger.error("endpoint %s declares no access rule; refused", endpoint)
         abort(403)
-    if not current_user.has_role(*roles):
+    if not _allowed(roles):
         abort(403)
     # Settle the language while the user is fresh: asked first after a commit (a flash message),
     # it would read the expired user again, one more database round trip per request.

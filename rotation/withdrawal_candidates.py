@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.network.models import Site
-from catalog.acquisitions.handover import WithdrawalCandidate
+from catalog.acquisitions.handover import WAITING_STATUSES, WithdrawalCandidate
 from catalog.acquisitions.models import WithdrawalReason
 from catalog.models import Item, ItemStatus, Record
 from rotation.models import Batch, Resolution, Shipment, ShipmentLine
@@ -23,7 +23,6 @@ WRITE_OFF_RESOLUTIONS = (
     Resolution.WRITTEN_OFF_DAMAGED.value,
     Resolution.CHARGED_TO_POINT.value,
 )
-_WAITING = (ItemStatus.LOST.value, ItemStatus.DAMAGED.value)
 
 
 def written_off_copies(
@@ -53,7 +52,7 @@ def written_off_copies(
         .join(Batch, Batch.id == Shipment.batch_id)
         .join(Site, Site.id == Shipment.from_site_id)
         .join(Record, Record.id == Item.record_id)
-        .where(Item.status.in_(_WAITING))
+        .where(Item.status.in_(WAITING_STATUSES))
         .order_by(ShipmentLine.id.desc())
     )
     if library_id is not None:

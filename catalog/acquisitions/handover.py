@@ -11,7 +11,7 @@ copies named twice, and groups them for the withdrawals page.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -119,18 +119,7 @@ def withdrawal_candidates(session: Session, library_id: int | None = None) -> li
             continue
         seen.add(c.item_id)
         reason = _default_reason(status, c.reason)
-        if reason != c.reason or item_library != c.library_id:
-            c = WithdrawalCandidate(
-                item_id=c.item_id,
-                accession_number=c.accession_number,
-                title=c.title,
-                library_id=item_library,
-                reason=reason,
-                source_key=c.source_key,
-                source_label=c.source_label,
-                resolved_at=c.resolved_at,
-            )
-        kept.append(c)
+        kept.append(replace(c, library_id=item_library, reason=reason))
     kept.sort(key=lambda c: (-(c.resolved_at.timestamp() if c.resolved_at else 0), c.accession_number))
     return kept
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from app.db import transaction
 from app.errors import N_, DomainError, PermissionDenied
 from app.extensions import db
 from app.network.models import Site
-from app.security import access_of, any_user, roles_required, staff_required
+from app.security import any_user, may_open, roles_required, staff_required
 from app.web import Pagination, error_text, flash_error, int_arg, page_arg
 from rotation import shipment_queries as q
 from rotation.models import (
@@ -252,15 +252,6 @@ def _ids(name: str) -> list[int]:
 
 
 WITHDRAWAL_ENDPOINT = "acquisitions.withdrawal_new"
-
-
-def may_open(endpoint: str) -> bool:
-    """Return True when the signed-in user's role may open this endpoint (False if it does not exist)."""
-    view = current_app.view_functions.get(endpoint)
-    if view is None:
-        return False
-    is_public, roles = access_of(view)
-    return is_public or (roles is not None and current_user.has_role(*roles))
 
 
 def _written_off(row) -> dict | None:

@@ -104,3 +104,23 @@ def test_forms_carry_csrf_tokens_and_posts_without_them_fail(client, make_user):
     assert 'name="csrf_token"' in client.get("/login").get_data(as_text=True)
     response = client.post("/login", data={"username": user.username, "password": "whatever1"})
     assert response.status_code == 400
+
+
+def test_may_open_follows_the_same_rule_as_the_request_check(app, make_user):
+    """Links are shown by may_open(); it must agree with what the request check then allows."""
+    from flask_login import login_user, logout_user
+
+    from app.security import may_open
+
+    acq = make_user(role=Role.ACQUISITIONS)
+    rot = make_user(role=Role.ROTATION)
+    with app.test_request_context():
+        assert may_open("opac.search") is True  # public, even signed out
+        assert may_open("acquisitions.withdrawal_new") is False  # signed out
+        assert may_open("no.such_endpoint") is False
+        login_user(acq)
+        assert may_open("acquisitions.withdrawal_new") is True
+        logout_user()
+        login_user(rot)
+        assert may_open("acquisitions.withdrawal_new") is False
+        assert may_open("rotation.batches") is True
