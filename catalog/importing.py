@@ -1320,9 +1320,10 @@ class _Run:
 
 _BATCH = 200  # prepared records per message from the reader process
 _QUEUE_BATCHES = 3 * CHUNK_SIZE // _BATCH  # a reader may run three chunks ahead
-# Reader processes (each parses the file and prepares every READERS-th group of records). Two help
-# only when a third core is free for the importing process; on two cores one reader is as fast.
-READERS = 2 if (os.cpu_count() or 1) >= 3 else 1
+# Reader processes: each scans the whole file for record boundaries (cheap) but parses and prepares
+# only every READERS-th group of records. On two cores, two readers and the importing process share
+# the machine better than one reader that the importer waits for (measured: docs/benchmarks.md).
+READERS = 2 if (os.cpu_count() or 1) >= 2 else 1
 _PARALLEL_MIN_BYTES = 1 << 20  # smaller files are read in this process: a process costs more than it saves
 
 
@@ -1367,7 +1368,11 @@ def _reader_process(path: str, format: str, encoding: str, queue: Any, part: int
         group = -1
         with open(path, "rb") as fh:
             stream = _Counting(fh)
-            for parsed in marc.read_records(stream, format=format, encoding=encoding):  # type: ignore[arg-type]
+
+            def wanted(index: int) -> bool:
+                return ((index - 1) // _BATCH) % parts == part
+
+            for parsed in marc.read_records(stream, format=format, encoding=encoding, wanted=wanted):  # type: ignore[arg-type]
                 this = (parsed.index - 1) // _BATCH
                 if this != group:
                     if group >= 0 and group % parts == part:
@@ -1432,6 +1437,34 @@ def _batches_from_processes(
         for queue in queues:
             queue.close()
             queue.cancel_join_thread()
+
+
+_IMPORT_CACHE_KIB = 64 * 1024
+
+
+class _BulkCache:
+    """A larger SQLite page cache for the importing connection while it writes (restored after).
+
+    With SQLite's default 2 MiB, the pages of the indexes being filled (titles, match keys, the
+    search index) are spilled to the write-ahead log and read back many times within the one
+    transaction; 64 MiB keeps them in memory, which makes the inserts about a fifth faster. Pages
+    already dirty stay until the caller's commit whatever the setting. Other databases: no change.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.conn: Connection | None = None
+        self.previous: int | None = None
+        conn = session.connection()
+        if conn.dialect.name != "sqlite":
+            return
+        self.previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
+        self.conn = conn
+
+    def restore(self) -> None:
+        if self.conn is not None and self.previous is not None:
+            self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(self.previous)}")
+            self.conn = None
 
 
 def _use_reader_process(source: object, size: int, parallel: bool | None) -> bool:
@@ -1513,6 +1546,7 @@ def _run(
         # containers, and each full pass would otherwise walk that whole heap again (≈ 0.5 s per
         # 20,000 records). They go back to the collector's care at the end.
         gc.freeze()
+        cache = _BulkCache(session) if write else None
         try:
             try:
                 for batch, bytes_read in batches:
@@ -1525,6 +1559,8 @@ def _run(
                 batches.close()  # type: ignore[attr-defined]
             run.finish()
         finally:
+            if cache is not None:
+                cache.restore()
             gc.unfreeze()
         if format == "auto" and counted.head:
             report.format = marc.sniff_format(counted.head)

@@ -242,11 +242,14 @@ def read_records(
     source: str | os.PathLike[str] | bytes | IO[bytes],
     format: str = "auto",  # noqa: A002 - the name the CLI and the issue use
     encoding: str = "auto",
+    wanted: Callable[[int], bool] | None = None,
 ) -> Iterator[ParsedRecord]:
     """Yield one ParsedRecord per record in file order; raise MarcFileError if the file is unreadable.
 
     `source` is a path, the raw bytes, or a binary stream. The file is read lazily, record by
     record: a broken record is reported (ParsedRecord.reason) and reading goes on with the next.
+    With `wanted`, an ISO 2709 record whose number (1, 2, …) it refuses is counted but neither
+    parsed nor yielded (the other formats yield every record: the caller filters them itself).
     """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
@@ -276,7 +279,7 @@ def read_records(
             raise MarcFileError(f"the file was given as {names[format]} but its content is {names[detected]}")
         src = _Source(stream, head)
         if format == "iso2709":
-            yield from _iter_iso2709(src, encoding)
+            yield from _iter_iso2709(src, encoding, wanted)
         elif format == "marcxml":
             yield from _iter_marcxml(src, encoding)
         else:
@@ -289,8 +292,10 @@ def read_records(
 # --- reading: ISO 2709 --------------------------------------------------------------------------
 
 
-def _iter_iso2709(src: _Source, encoding: str) -> Iterator[ParsedRecord]:
-    """Split the stream on record terminators and parse each record."""
+def _iter_iso2709(
+    src: _Source, encoding: str, wanted: Callable[[int], bool] | None = None
+) -> Iterator[ParsedRecord]:
+    """Split the stream on record terminators and parse each record (each one `wanted` accepts)."""
     buf = b""
     buf_offset = 0  # file offset of buf[0]
     start = 0
@@ -315,7 +320,8 @@ def _iter_iso2709(src: _Source, encoding: str) -> Iterator[ParsedRecord]:
             index += 1
             offset = buf_offset + start
             if eof:
-                yield _truncated(buf[start:], index, offset)
+                if wanted is None or wanted(index):
+                    yield _truncated(buf[start:], index, offset)
                 return
             # No terminator in the next 16 MiB: skip to the next one without keeping the data.
             skipped = len(buf) - start
@@ -339,11 +345,13 @@ def _iter_iso2709(src: _Source, encoding: str) -> Iterator[ParsedRecord]:
                 ),
                 count=f"{skipped:,}",
             )
-            yield skipped_record
+            if wanted is None or wanted(index):
+                yield skipped_record
             buf_offset = offset + skipped - start
             continue
         index += 1
-        yield _parse_iso_record(buf[start : end + 1], index, buf_offset + start, encoding)
+        if wanted is None or wanted(index):
+            yield _parse_iso_record(buf[start : end + 1], index, buf_offset + start, encoding)
         start = end + 1
 
 

@@ -336,6 +336,25 @@ def test_reader_process_reports_a_broken_file(session, tmp_path) -> None:
     assert count(session, Record) == 0
 
 
+def test_import_enlarges_the_sqlite_cache_while_it_writes(session, monkeypatch, db_engine_name) -> None:
+    monkeypatch.setattr(importing, "CHUNK_SIZE", 2)
+    sqlite = db_engine_name == "sqlite"
+
+    def cache_size() -> int | None:
+        return session.connection().exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+
+    before = cache_size()
+    during: list[int | None] = []
+    report = commit(session, DATA / "pymarc/test.dat", progress=lambda *_: during.append(cache_size()))
+    assert report.created == 10
+    if sqlite:
+        assert before != -importing._IMPORT_CACHE_KIB
+        *writing, last = during  # the last report comes when the import is done
+        assert writing and set(writing) == {-importing._IMPORT_CACHE_KIB}
+        assert last == before
+        assert cache_size() == before  # restored for whoever uses the pooled connection next
+
+
 def test_progress_is_reported(session, monkeypatch) -> None:
     monkeypatch.setattr(importing, "CHUNK_SIZE", 2)
     calls = []

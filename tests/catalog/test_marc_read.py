@@ -121,6 +121,24 @@ def test_broken_records_between_good_ones_resynchronise() -> None:
     assert results[5].reason.startswith("the file ends in the middle of a record")
 
 
+def test_records_not_wanted_are_counted_but_not_parsed() -> None:
+    good = iso()
+    garbage = b"this is not a record at all" + b"\x1d"
+    data = good + b"\r\n" + garbage + good + iso("Lục Vân Tiên") + good[:40]
+    every = read(data)
+    assert len(every) == 5
+    even = list(read_records(data, wanted=lambda n: n % 2 == 0))
+    assert [(r.index, r.offset, r.ok) for r in even] == [
+        (2, every[1].offset, False),
+        (4, every[3].offset, True),
+    ]
+    assert even[0].reason == every[1].reason
+    assert even[1].record["245"]["a"] == "Lục Vân Tiên"
+    odd = list(read_records(data, wanted=lambda n: n % 2 == 1))
+    assert [(r.index, r.offset) for r in odd] == [(r.index, r.offset) for r in every[0::2]]
+    assert odd[-1].reason.startswith("the file ends in the middle of a record")
+
+
 def test_a_record_with_ten_thousand_fields() -> None:
     big = book(extra=10_000)
     # ISO 2709 cannot hold it: the directory alone is 120,000 bytes.
