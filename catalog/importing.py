@@ -1358,8 +1358,8 @@ def _leave_when_orphaned(parent: int) -> None:
 
 
 def _reader_process(path: str, format: str, encoding: str, queue: Any, part: int, parts: int) -> None:  # noqa: A002
-    """A reader process: read the whole file, prepare every `parts`-th group of _BATCH records starting
-    with group `part`, and send each group as one batch, in file order."""
+    """A reader process: go through the whole file, parse and prepare every `parts`-th group of _BATCH
+    records starting with group `part`, and send each group as one batch, in file order."""
     gc.freeze()  # the heap inherited from the parent is not ours to collect
     parent = multiprocessing.parent_process()  # its pid was recorded before the fork: no race
     _leave_when_orphaned(parent.pid if parent is not None else os.getppid())
@@ -1394,12 +1394,13 @@ def _batches_from_processes(
 ) -> Iterator[tuple[list[tuple], int]]:  # noqa: A002
     """Yield (prepared records, bytes read so far) prepared by `parts` forked reader processes.
 
-    Validating, extracting and serialising cost about as much as storing; in other processes they
-    overlap with it. Each reader parses the whole file (the cheap part) and prepares its share of
-    the groups; the groups are taken from the readers in turn, so they arrive in file order. Each
-    queue holds a few chunks' worth of batches: enough to run ahead while a chunk is stored, and a
-    bound on the memory when the database is the slower side. The readers are stopped when the
-    caller stops (an error, or the end).
+    Validating, extracting and serialising cost more than storing; in other processes they overlap
+    with it. Each reader goes through the whole file but parses (ISO 2709: only finds the record
+    boundaries of the others) and prepares only its share of the groups; the groups are taken from
+    the readers in turn, so they arrive in file order. Each queue holds a few chunks' worth of
+    batches: enough to run ahead while a chunk is stored, and a bound on the memory when the
+    database is the slower side. The readers are stopped when the caller stops (an error, or the
+    end).
     """
     context = multiprocessing.get_context("fork")
     queues = [context.Queue(maxsize=_QUEUE_BATCHES) for _ in range(parts)]
