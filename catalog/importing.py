@@ -1366,12 +1366,12 @@ def _reader_process(path: str, format: str, encoding: str, queue: Any, part: int
     try:
         batch: list[tuple] = []
         group = -1
+
+        def wanted(index: int) -> bool:
+            return ((index - 1) // _BATCH) % parts == part
+
         with open(path, "rb") as fh:
             stream = _Counting(fh)
-
-            def wanted(index: int) -> bool:
-                return ((index - 1) // _BATCH) % parts == part
-
             for parsed in marc.read_records(stream, format=format, encoding=encoding, wanted=wanted):  # type: ignore[arg-type]
                 this = (parsed.index - 1) // _BATCH
                 if this != group:

@@ -188,6 +188,35 @@ def make_site(session):
 
 
 @pytest.fixture
+def make_ready_batch(session):
+    """Make a ready batch of `copies` new in-rotation copies of one new title, held by its library."""
+    from catalog import marc
+    from catalog.models import ItemStatus
+    from catalog.services import add_items, create_record
+    from rotation.models import Batch, BatchItem, BatchStatus
+
+    def make(*, library_id: int, sequence_id: int, code: str, title: str, copies: int):
+        record = create_record(session, marc.build_record(title), actor_id=None)
+        items = add_items(
+            session,
+            record,
+            count=copies,
+            sequence_id=sequence_id,
+            values={"library_id": library_id, "status": ItemStatus.IN_ROTATION.value},
+            actor_id=None,
+        )
+        batch = Batch(
+            code=code, home_library_id=library_id, holder_site_id=library_id, status=BatchStatus.READY.value
+        )
+        session.add(batch)
+        session.flush()
+        session.add_all(BatchItem(batch_id=batch.id, item_id=item.id) for item in items)
+        return batch
+
+    return make
+
+
+@pytest.fixture
 def make_user(session, make_site):
     from app.auth.models import Role
     from app.auth.services import create_user

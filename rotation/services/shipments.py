@@ -62,10 +62,10 @@ RESOLUTION_STATES: dict[Resolution, frozenset[str]] = {
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _set_item_status(item: Item, status: ItemStatus) -> None:
-    """Move a copy to `status` if the catalogue allows it (search terms do not depend on status)."""
+def _must_move(item: Item, status: ItemStatus) -> bool:
+    """Whether a copy is not yet in `status`; raise if the catalogue forbids the move."""
     if item.status == status.value:
-        return
+        return False
     if not can_change_status(item.status, status):
         raise ValidationError(
             N_("Copy %(number)s cannot go from %(old)s to %(new)s."),
@@ -73,7 +73,13 @@ def _set_item_status(item: Item, status: ItemStatus) -> None:
             old=item.status,
             new=status.value,
         )
-    item.status = status.value
+    return True
+
+
+def _set_item_status(item: Item, status: ItemStatus) -> None:
+    """Move a copy to `status` if the catalogue allows it (search terms do not depend on status)."""
+    if _must_move(item, status):
+        item.status = status.value
 
 
 def _open_items(session: Session, batch_id: int) -> list[Item]:
@@ -236,19 +242,7 @@ def _id_set(session: Session, shipment: Shipment, ids: Iterable[int], message: s
 
 def _items_to_move(items: list[Item], status: ItemStatus) -> list[Item]:
     """Return the copies not yet in `status`; raise if the catalogue forbids one of the moves."""
-    moving = []
-    for item in items:
-        if item.status == status.value:
-            continue
-        if not can_change_status(item.status, status):
-            raise ValidationError(
-                N_("Copy %(number)s cannot go from %(old)s to %(new)s."),
-                number=item.accession_number,
-                old=item.status,
-                new=status.value,
-            )
-        moving.append(item)
-    return moving
+    return [item for item in items if _must_move(item, status)]
 
 
 def _bulk_item_status(

@@ -5,26 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import text
 
 from app.auth.models import Role
 from app.network.models import SiteKind
 from catalog.marc import build_record, read_records, records_equal
 from catalog.models import Record as RecordRow
 from catalog.services import add_items, create_record
-
-
-@pytest.fixture(autouse=True)
-def _empty_search_index(engine):
-    """The test wipe empties the modelled tables only; the search index is not one of them."""
-
-    def clear():
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM record_search"))
-
-    clear()
-    yield
-    clear()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pymarc
 import pytest
 from pymarc import Field, Indicators, Record, Subfield
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, select
 
 from app.network.models import SiteKind
 from catalog import exporting
@@ -33,19 +33,6 @@ VIETNAMESE = "loc/loc_vietnamese_part1.mrc"
 XMLLINT = shutil.which("xmllint")
 YAZ = shutil.which("yaz-marcdump")
 FORMATS = ("iso2709", "marcxml", "marcjson")
-
-
-@pytest.fixture(autouse=True)
-def _empty_search_index(engine):
-    """The test wipe empties the modelled tables only; the search index is not one of them."""
-
-    def clear():
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM record_search"))
-
-    clear()
-    yield
-    clear()
 
 
 @functools.cache

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
 
 from catalog.marc import build_record, read_records
 from catalog.models import ItemStatus
@@ -13,19 +12,6 @@ from catalog.search import SearchQuery, search
 from catalog.services import add_items, create_record, create_sequence
 
 LOC_VIETNAMESE = "tests/data/marc/loc/loc_vietnamese_part1.mrc"
-
-
-@pytest.fixture(autouse=True)
-def _empty_search_index(engine):
-    """The test wipe empties the modelled tables only; the SQLite FTS index is not one of them."""
-
-    def clear():
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM record_search"))
-
-    clear()
-    yield
-    clear()
 
 
 @pytest.fixture

@@ -10,26 +10,13 @@ intersection with the copy indexes.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, update
 
 from app.network.models import SiteKind
 from catalog.marc import build_record
 from catalog.models import Item, ItemStatus
 from catalog.search import SearchQuery, copy_filter_term, search
 from catalog.services import add_items, create_record, reindex_record, update_item
-
-
-@pytest.fixture(autouse=True)
-def _empty_search_index(engine):
-    """The test wipe empties the modelled tables only; the SQLite FTS index is not one of them."""
-
-    def clear():
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM record_search"))
-
-    clear()
-    yield
-    clear()
 
 
 @pytest.fixture

@@ -19,20 +19,6 @@ from catalog.search import SearchQuery, _year_terms, search
 from catalog.services import create_record, update_record
 from tests.conftest import make_app
 
-
-@pytest.fixture(autouse=True)
-def _empty_search_index(engine):
-    """The test wipe empties the modelled tables only; the SQLite FTS index is not one of them."""
-
-    def clear():
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM record_search"))
-
-    clear()
-    yield
-    clear()
-
-
 BOOKS = {
     # key: (title, year, language, classification)
     "duong_1999": ("Đường về bản", 1999, "vie", "895.9223"),

@@ -5,23 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import text
 
 from catalog.marc import build_record
 from catalog.services import add_items, create_record, create_sequence
-
-
-@pytest.fixture(autouse=True)
-def _empty_search_index(engine):
-    """The test wipe empties the modelled tables only; the SQLite FTS index is not one of them."""
-
-    def clear():
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM record_search"))
-
-    clear()
-    yield
-    clear()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from catalog import marc
 from catalog.acquisitions import services as acq
 from catalog.acquisitions.models import Intake, IntakeItem, IntakeStatus
 from catalog.models import AccessionSequence, Item, ItemStatus, Record, RecordMarc
-from catalog.services import add_items, create_record, create_sequence
+from catalog.services import create_record, create_sequence
 from rotation.models import (
     Batch,
     BatchItem,
@@ -162,30 +162,19 @@ def test_a_killed_receiving_leaves_the_intake_received_whole_or_draft(session, d
 
 
 @pytest.fixture
-def batches(session, library, make_site) -> tuple[list[int], int]:
+def batches(session, library, make_site, make_ready_batch) -> tuple[list[int], int]:
     """One ready batch of 250 copies per moment, and a point to send them to."""
     point = make_site(code="BDVH1", name="Điểm BĐVHX Chiềng Cơi")
     seq = create_sequence(session, library_id=library.id, prefix="LC", width=6, actor_id=None)
     ids = []
     for n, _moment in enumerate((*KILLS, "never")):
-        record = create_record(session, marc.build_record(f"Sách luân chuyển {n}"), actor_id=None)
-        items = add_items(
-            session,
-            record,
-            count=250,
+        batch = make_ready_batch(
+            library_id=library.id,
             sequence_id=seq.id,
-            values={"library_id": library.id, "status": ItemStatus.IN_ROTATION.value},
-            actor_id=None,
-        )
-        batch = Batch(
             code=f"LC-2026-{n + 1:04d}",
-            home_library_id=library.id,
-            holder_site_id=library.id,
-            status=BatchStatus.READY.value,
+            title=f"Sách luân chuyển {n}",
+            copies=250,
         )
-        session.add(batch)
-        session.flush()
-        session.add_all(BatchItem(batch_id=batch.id, item_id=item.id) for item in items)
         ids.append(batch.id)
     session.commit()
     return ids, point.id
@@ -239,30 +228,19 @@ PLAN_YEARS = {"start": 2027, "writing": 2028, "late": 2029, "never": 2030}  # on
 
 
 @pytest.fixture
-def plan_network(session, library, make_site) -> int:
+def plan_network(session, library, make_site, make_ready_batch) -> int:
     """40 Post-Culture points and 60 ready batches of 3 copies (more batches than points)."""
     for n in range(PLAN_POINTS):
         make_site(code=f"KH{n:02d}", name=f"Điểm kế hoạch {n}")
     seq = create_sequence(session, library_id=library.id, prefix="KH", width=6, actor_id=None)
     for n in range(60):
-        record = create_record(session, marc.build_record(f"Sách kế hoạch {n}"), actor_id=None)
-        items = add_items(
-            session,
-            record,
-            count=3,
+        make_ready_batch(
+            library_id=library.id,
             sequence_id=seq.id,
-            values={"library_id": library.id, "status": ItemStatus.IN_ROTATION.value},
-            actor_id=None,
-        )
-        batch = Batch(
             code=f"KH-{n + 1:04d}",
-            home_library_id=library.id,
-            holder_site_id=library.id,
-            status=BatchStatus.READY.value,
+            title=f"Sách kế hoạch {n}",
+            copies=3,
         )
-        session.add(batch)
-        session.flush()
-        session.add_all(BatchItem(batch_id=batch.id, item_id=item.id) for item in items)
     session.commit()
     return PLAN_POINTS
 

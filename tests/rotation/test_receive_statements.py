@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEvent
 from app.errors import Conflict
 from app.network.models import SiteKind
-from catalog import marc
 from catalog.models import Item, ItemStatus
-from catalog.services import add_items, create_record, create_sequence
-from rotation.models import Batch, BatchItem, BatchStatus, LineState, Shipment, ShipmentLine, ShipmentStatus
+from catalog.services import create_sequence
+from rotation.models import BatchStatus, LineState, Shipment, ShipmentLine, ShipmentStatus
 from rotation.services import shipments as svc
 
 COPIES = 250
@@ -36,29 +35,18 @@ def count_statements(engine):
 
 
 @pytest.fixture
-def big_shipment(session, make_site):
+def big_shipment(session, make_site, make_ready_batch):
     """A batch of 250 copies dispatched from the library to a point; returns (shipment id, point id)."""
     library = make_site(code="TVT", name="Thư viện tỉnh", kind=SiteKind.PROVINCIAL_LIBRARY)
     point = make_site(code="BDVH1", name="Điểm BĐVHX Chiềng Cơi")
     seq = create_sequence(session, library_id=library.id, prefix="VN", width=5, actor_id=None)
-    record = create_record(session, marc.build_record("Sách thử luân chuyển"), actor_id=None)
-    items = add_items(
-        session,
-        record,
-        count=COPIES,
+    batch = make_ready_batch(
+        library_id=library.id,
         sequence_id=seq.id,
-        values={"library_id": library.id, "status": ItemStatus.IN_ROTATION.value},
-        actor_id=None,
-    )
-    batch = Batch(
         code="LC-2026-0250",
-        home_library_id=library.id,
-        holder_site_id=library.id,
-        status=BatchStatus.READY.value,
+        title="Sách thử luân chuyển",
+        copies=COPIES,
     )
-    session.add(batch)
-    session.flush()
-    session.add_all(BatchItem(batch_id=batch.id, item_id=item.id) for item in items)
     session.commit()
     shipment = svc.dispatch(session, batch, to_site_id=point.id, actor_id=None)
     session.commit()
